@@ -1,1 +1,2 @@
-export {}
+// @vfio-sim/pl330 public exports.
+export * from './isa/index.ts'
