@@ -13,7 +13,7 @@ import { defineTraceEvents, type Tracer } from './trace.ts'
 
 /** Trace events of the interconnect. */
 export const BUS_TRACE = defineTraceEvents({
-  bus_error: ['bus', 'addr:hex64 len:u32 write:bool resp:str', '{resp} on {len}-byte {write} access at {addr}'],
+  bus_error: ['bus', 'addr:hex64 len:u32 write:bool resp:str', '{resp} on {len}-byte access at {addr} (write={write})'],
   bus_mmio_unknown: ['bus', 'dev:str offset:hex write:bool size:u32', '{dev}: access to undecoded offset {offset} (size {size}, write {write})'],
 })
 
