@@ -1,1 +1,12 @@
-export {}
+export * from './errno.ts'
+export * from './kernel.ts'
+export * from './fs/kernfs.ts'
+export * from './fs/file.ts'
+export * from './fs/devfs.ts'
+export * from './kernel/printk.ts'
+export * from './kernel/cred.ts'
+export * from './kernel/sched.ts'
+export * from './kernel/wait.ts'
+export * from './mm/mm_types.ts'
+export * from './mm/vma.ts'
+export * from './mm/page_alloc.ts'
