@@ -15,50 +15,41 @@ const PAGE_MASK = PAGE_SIZE - 1
 /** Highest address + 1 that physical memory accepts. */
 export const PHYS_ADDR_LIMIT = 2 ** 48
 
+/** One page of backing store, with a DataView for multi-byte accesses. */
+interface Page {
+  readonly bytes: Uint8Array
+  readonly view: DataView
+}
+
 export class PhysMemory {
-  /** Page number → backing bytes. */
-  private readonly pages = new Map<number, Uint8Array>()
+  /** Page number → backing store. */
+  private readonly pages = new Map<number, Page>()
   /** One-entry cache of the last page looked up (most accesses are local). */
   private lastPageNo = -1
-  private lastPage: Uint8Array | undefined = undefined
-  private lastView: DataView | undefined = undefined
-  private readonly views = new WeakMap<Uint8Array, DataView>()
+  private lastPage: Page | undefined = undefined
 
   /** Number of pages allocated so far (for tests and memory accounting). */
   get allocatedPages(): number {
     return this.pages.size
   }
 
-  /** The page holding `addr`, allocating it when `alloc` is set. */
-  private page(pageNo: number, alloc: boolean): Uint8Array | undefined {
-    if (pageNo === this.lastPageNo && this.lastPage !== undefined) return this.lastPage
+  /** The page numbered `pageNo`, allocating it when `alloc` is set. */
+  private page(pageNo: number, alloc: boolean): Page | undefined {
+    if (pageNo === this.lastPageNo) return this.lastPage
     let p = this.pages.get(pageNo)
     if (p === undefined) {
       if (!alloc) return undefined
-      p = new Uint8Array(PAGE_SIZE)
+      const bytes = new Uint8Array(PAGE_SIZE)
+      p = { bytes, view: new DataView(bytes.buffer) }
       this.pages.set(pageNo, p)
     }
     this.lastPageNo = pageNo
     this.lastPage = p
-    this.lastView = undefined
     return p
   }
 
-  private view(pageNo: number, alloc: boolean): DataView | undefined {
-    const p = this.page(pageNo, alloc)
-    if (p === undefined) return undefined
-    if (this.lastView !== undefined && this.lastPage === p) return this.lastView
-    let v = this.views.get(p)
-    if (v === undefined) {
-      v = new DataView(p.buffer, p.byteOffset, PAGE_SIZE)
-      this.views.set(p, v)
-    }
-    this.lastView = v
-    return v
-  }
-
   private static check(addr: number, len: number): void {
-    if (!Number.isInteger(addr) || !Number.isInteger(len) || addr < 0 || len < 0 || addr + len > PHYS_ADDR_LIMIT) {
+    if (!(addr >= 0 && len >= 0 && addr + len <= PHYS_ADDR_LIMIT && Number.isInteger(addr) && Number.isInteger(len))) {
       throw new RangeError(`physical access out of range: addr=0x${addr.toString(16)} len=${len}`)
     }
   }
@@ -71,7 +62,7 @@ export class PhysMemory {
       const n = Math.min(len, PAGE_SIZE - inPage)
       const p = this.page(Math.floor(addr / PAGE_SIZE), false)
       if (p === undefined) dst.fill(0, dstOff, dstOff + n)
-      else dst.set(p.subarray(inPage, inPage + n), dstOff)
+      else dst.set(p.bytes.subarray(inPage, inPage + n), dstOff)
       addr += n
       dstOff += n
       len -= n
@@ -85,7 +76,7 @@ export class PhysMemory {
       const inPage = addr & PAGE_MASK
       const n = Math.min(len, PAGE_SIZE - inPage)
       const p = this.page(Math.floor(addr / PAGE_SIZE), true)!
-      p.set(src.subarray(srcOff, srcOff + n), inPage)
+      p.bytes.set(src.subarray(srcOff, srcOff + n), inPage)
       addr += n
       srcOff += n
       len -= n
@@ -99,7 +90,7 @@ export class PhysMemory {
       const inPage = addr & PAGE_MASK
       const n = Math.min(len, PAGE_SIZE - inPage)
       const p = this.page(Math.floor(addr / PAGE_SIZE), value !== 0)
-      if (p !== undefined) p.fill(value, inPage, inPage + n)
+      if (p !== undefined) p.bytes.fill(value, inPage, inPage + n)
       addr += n
       len -= n
     }
@@ -130,19 +121,19 @@ export class PhysMemory {
   read8(addr: number): number {
     PhysMemory.check(addr, 1)
     const p = this.page(Math.floor(addr / PAGE_SIZE), false)
-    return p === undefined ? 0 : p[addr & PAGE_MASK]!
+    return p === undefined ? 0 : p.bytes[addr & PAGE_MASK]!
   }
 
   write8(addr: number, value: number): void {
     PhysMemory.check(addr, 1)
-    this.page(Math.floor(addr / PAGE_SIZE), true)![addr & PAGE_MASK] = value
+    this.page(Math.floor(addr / PAGE_SIZE), true)!.bytes[addr & PAGE_MASK] = value
   }
 
   read16(addr: number): number {
     PhysMemory.check(addr, 2)
     const off = addr & PAGE_MASK
     if (off <= PAGE_SIZE - 2) {
-      const v = this.view(Math.floor(addr / PAGE_SIZE), false)
+      const v = this.page(Math.floor(addr / PAGE_SIZE), false)?.view
       return v === undefined ? 0 : v.getUint16(off, true)
     }
     return this.read8(addr) | (this.read8(addr + 1) << 8)
@@ -152,7 +143,7 @@ export class PhysMemory {
     PhysMemory.check(addr, 2)
     const off = addr & PAGE_MASK
     if (off <= PAGE_SIZE - 2) {
-      this.view(Math.floor(addr / PAGE_SIZE), true)!.setUint16(off, value, true)
+      this.page(Math.floor(addr / PAGE_SIZE), true)!.view.setUint16(off, value, true)
       return
     }
     this.write8(addr, value & 0xff)
@@ -163,7 +154,7 @@ export class PhysMemory {
     PhysMemory.check(addr, 4)
     const off = addr & PAGE_MASK
     if (off <= PAGE_SIZE - 4) {
-      const v = this.view(Math.floor(addr / PAGE_SIZE), false)
+      const v = this.page(Math.floor(addr / PAGE_SIZE), false)?.view
       return v === undefined ? 0 : v.getUint32(off, true)
     }
     return (this.read16(addr) | (this.read16(addr + 2) << 16)) >>> 0
@@ -173,7 +164,7 @@ export class PhysMemory {
     PhysMemory.check(addr, 4)
     const off = addr & PAGE_MASK
     if (off <= PAGE_SIZE - 4) {
-      this.view(Math.floor(addr / PAGE_SIZE), true)!.setUint32(off, value >>> 0, true)
+      this.page(Math.floor(addr / PAGE_SIZE), true)!.view.setUint32(off, value >>> 0, true)
       return
     }
     this.write16(addr, value & 0xffff)
