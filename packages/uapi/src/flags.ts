@@ -25,6 +25,7 @@ export const DEVICE_INFO_FLAGS = {
   AP: V.VFIO_DEVICE_FLAGS_AP,
   FSL_MC: V.VFIO_DEVICE_FLAGS_FSL_MC,
   CAPS: V.VFIO_DEVICE_FLAGS_CAPS,
+  CDX: V.VFIO_DEVICE_FLAGS_CDX,
 } as const
 
 /** `vfio_region_info.flags`. */

@@ -90,10 +90,10 @@ type ValueOfType<T> = T extends 'u64' ? bigint : T extends StructCodec<infer F, 
 type InputOfType<T> = T extends 'u64' ? bigint : T extends StructCodec<unknown, infer I> ? I : number
 
 /** The decoded object type of a layout: every field present. */
-export type Decoded<L extends Layout> = Simplify<{ -readonly [K in keyof L]: ValueOfType<L[K]['type']> }>
+export type LayoutFields<L extends Layout> = Simplify<{ -readonly [K in keyof L]: ValueOfType<L[K]['type']> }>
 
 /** The encode input type of a layout: padding/reserved (`optional`) fields may be omitted. */
-export type Input<L extends Layout> = Simplify<
+export type LayoutInput<L extends Layout> = Simplify<
   { -readonly [K in keyof L as L[K] extends { optional: true } ? never : K]: InputOfType<L[K]['type']> } &
   { -readonly [K in keyof L as L[K] extends { optional: true } ? K : never]?: InputOfType<L[K]['type']> }
 >
@@ -165,7 +165,7 @@ function fieldSize(spec: FieldSpec): number {
  * @param layout fields in declaration order, with their `offsetof`
  * @throws Error at definition time if a field overlaps another or lies outside `size`.
  */
-export function defineStruct<const L extends Layout>(name: string, size: number, layout: L): StructCodec<Decoded<L>, Input<L>> & { readonly offsets: Offsets<L> } {
+export function defineStruct<const L extends Layout>(name: string, size: number, layout: L): StructCodec<LayoutFields<L>, LayoutInput<L>> & { readonly offsets: Offsets<L> } {
   const entries = Object.entries(layout)
   const fields: FieldInfo[] = entries.map(([fname, spec]) => ({
     name: fname,
@@ -183,16 +183,16 @@ export function defineStruct<const L extends Layout>(name: string, size: number,
   if (end > size) throw new Error(`${name}: fields end at ${end}, beyond sizeof ${size}`)
   const offsets = Object.fromEntries(fields.map(f => [f.name, f.offset])) as Offsets<L>
 
-  const readFrom = (view: DataView, base: number): Decoded<L> => {
+  const readFrom = (view: DataView, base: number): LayoutFields<L> => {
     const out: Record<string, unknown> = {}
     for (const [fname, spec] of entries) {
       out[fname] = typeof spec.type === 'string'
         ? readScalar(view, base + spec.offset, spec.type)
         : spec.type.readFrom(view, base + spec.offset)
     }
-    return out as Decoded<L>
+    return out as LayoutFields<L>
   }
-  const writeTo = (view: DataView, base: number, input: Input<L>): void => {
+  const writeTo = (view: DataView, base: number, input: LayoutInput<L>): void => {
     const values = input as Record<string, unknown>
     for (const [fname, spec] of entries) {
       let value = values[fname]
@@ -205,7 +205,7 @@ export function defineStruct<const L extends Layout>(name: string, size: number,
       else spec.type.writeTo(view, base + spec.offset, value as never)
     }
   }
-  const encodeInto = (input: Input<L>, target: Uint8Array, offset = 0): number => {
+  const encodeInto = (input: LayoutInput<L>, target: Uint8Array, offset = 0): number => {
     requireBytes(`encode ${name}`, target, offset, size)
     target.fill(0, offset, offset + size)
     writeTo(viewOf(target), offset, input)
@@ -237,4 +237,16 @@ export function defineStruct<const L extends Layout>(name: string, size: number,
     readFrom,
     writeTo,
   }
+}
+
+/**
+ * `offsetofend(struct, field)` as Linux defines it: the offset just past a
+ * field. Drivers compute `minsz` this way, e.g.
+ * `offsetofend(vfio_iommu_type1_info, 'iova_pgsizes') === 16`.
+ * @throws RangeError if the struct has no such fixed field.
+ */
+export function offsetofend(codec: { readonly name: string; readonly fields: readonly FieldInfo[] }, field: string): number {
+  const f = codec.fields.find(x => x.name === field)
+  if (f === undefined) throw new RangeError(`struct ${codec.name} has no field ${JSON.stringify(field)}`)
+  return f.offset + f.size
 }

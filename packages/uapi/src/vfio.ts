@@ -193,6 +193,8 @@ export const VFIO_DEVICE_FLAGS_AP = 1 << 5
 export const VFIO_DEVICE_FLAGS_FSL_MC = 1 << 6
 /** Device info supports a capability chain (`cap_offset` valid). */
 export const VFIO_DEVICE_FLAGS_CAPS = 1 << 7
+/** vfio-cdx device (Linux 6.5+; not in the 6.1 header). */
+export const VFIO_DEVICE_FLAGS_CDX = 1 << 8
 
 // ---- vfio_region_info.flags --------------------------------------------------
 

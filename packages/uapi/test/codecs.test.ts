@@ -207,4 +207,16 @@ test('encodeInto writes at an offset and returns the byte count', () => {
   assert.throws(() => U.vfio_group_status.encodeInto({ argsz: 8, flags: 1 }, target, 33), RangeError)
 })
 
+test('offsetofend gives the minsz the kernel drivers use', () => {
+  assert.is(U.offsetofend(U.vfio_iommu_type1_info, 'iova_pgsizes'), 16)
+  assert.is(U.offsetofend(U.vfio_device_info, 'num_irqs'), 16)
+  assert.is(U.offsetofend(U.vfio_region_info, 'offset'), 32)
+  assert.is(U.offsetofend(U.vfio_irq_info, 'count'), 16)
+  assert.is(U.offsetofend(U.vfio_irq_set, 'count'), 20)
+  assert.is(U.offsetofend(U.vfio_iommu_type1_dma_map, 'size'), 32)
+  assert.is(U.offsetofend(U.vfio_iommu_type1_dma_unmap, 'size'), 24)
+  assert.is(U.offsetofend(U.vfio_group_status, 'flags'), 8)
+  assert.throws(() => U.offsetofend(U.vfio_irq_set, 'data'), RangeError)
+})
+
 test.run()

@@ -50,6 +50,7 @@ const MUST_BE_ABSENT: Record<string, string> = {
 /** Names that some supported header versions lack; if present they must match. */
 const MAY_BE_ABSENT: Record<string, string> = {
   VFIO_TYPE1_NESTING_IOMMU: 'renamed __VFIO_RESERVED_TYPE1_NESTING_IOMMU in headers after 6.1',
+  VFIO_DEVICE_FLAGS_CDX: 'added in Linux 6.5 headers (vfio-cdx); absent from 6.1',
 }
 
 /** Our own helper names with no C counterpart (not compared). */
