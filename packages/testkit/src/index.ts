@@ -1,1 +1,11 @@
-export {}
+/**
+ * @vfio-sim/testkit: independent reference code for tests (built from the
+ * architecture text, not from the models it checks).
+ */
+export * from './smmu/regime.ts'
+export * from './smmu/descriptors.ts'
+export * from './smmu/PageTableBuilder.ts'
+export * from './smmu/decodeTables.ts'
+export * from './smmu/referenceTranslate.ts'
+export * from './smmu/arbitraries.ts'
+export * from './smmu/program.ts'
