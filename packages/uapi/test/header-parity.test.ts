@@ -201,8 +201,21 @@ function compileAndRun(): CResult {
   }
 }
 
-const C = compileAndRun()
+// Compile once for all tests; a failure (no gcc, compile error) fails every test below, loudly.
+let compiled: CResult | undefined
+let compileError: unknown
+try {
+  compiled = compileAndRun()
+} catch (e) {
+  compileError = e
+}
+const C: CResult = compiled ?? { consts: new Map(), absent: new Set(), strerror: new Map(), lines: [] }
 const isArm64 = process.arch === 'arm64'
+
+test('gcc compiles and runs the generated parity program', () => {
+  if (compileError !== undefined) throw compileError
+  assert.ok(C.lines.length > 0, 'the parity program printed nothing')
+})
 
 function expectedValue(name: string, ours: bigint): bigint {
   return isArm64 && name in ARM64_VALUES ? ARM64_VALUES[name]! : ours
