@@ -1,0 +1,13 @@
+/** The PL330 execution model: configuration, registers, threads, the engine. */
+export { ThreadState, FaultBit, PCELL_ID, threadStateName, faultNames } from './constants.ts'
+export type { Pl330Config, ConfigRegs } from './config.ts'
+export { DEFAULT_PL330_CONFIG, resolveConfig, configRegs, mfifoBytes } from './config.ts'
+export { PL330_REGS } from './registers.ts'
+export type { Pl330Registers, Pl330RegSpec } from './registers.ts'
+export { PL330_TRACE } from './trace.ts'
+export { Pl330Thread, CCR_RESET, Block } from './thread.ts'
+export { Pl330 } from './pl330.ts'
+export type { Pl330Options, PeriphRequest, PeriphAck } from './pl330.ts'
+export { formatInstr } from './format.ts'
+export { Pl330Rig, PL330_BASE, PL330_IRQ_BASE } from './harness.ts'
+export type { Pl330RigOptions } from './harness.ts'
