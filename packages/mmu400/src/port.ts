@@ -1,0 +1,69 @@
+/**
+ * A bus master's port through the SMMU. The master (the PL330, a test
+ * master) reads and writes input addresses; the SMMU translates each span
+ * (page by page) and forwards it to the interconnect. A fault comes back as
+ * the port's `resp` (SLVERR for an abort, STALL for a held transaction), or
+ * as a normal completion when the fault is configured as RAZ/WI.
+ */
+import { BusResp, type BusAttrs, type MasterPort } from '@vfio-sim/sim'
+import type { Context } from './context.ts'
+
+/** What the SMMU needs from its owner to run a port's transfers. */
+export interface PortHost {
+  transfer(port: Mmu400Port, write: boolean, addr: number, buf: Uint8Array, off: number, len: number, attrs: BusAttrs): number
+}
+
+/** One master's port. Create with {@link Mmu400.port}. */
+export class Mmu400Port implements MasterPort {
+  /** Stream ID this port presents; undefined = take `attrs.streamId` of each access. */
+  readonly streamId: number | undefined
+  resp: BusResp = BusResp.OKAY
+  faultAddr = 0
+  private readonly host: PortHost
+  private readonly listeners: (() => void)[] = []
+
+  // Stall bookkeeping, owned by the SMMU.
+  /** @internal The context this port's last access is stalled in. */
+  waitingOn: Context | undefined = undefined
+  /** @internal The stalled access is the one that faulted (not one held behind it). */
+  stalledByFault = false
+  /** @internal RESUME terminated the stalled access: its retry gets the fault response. */
+  terminatePending = false
+  /** @internal The terminated access aborts (CFRE = 1) rather than RAZ/WI. */
+  terminateAbort = false
+  /** @internal Input address of the stalled access. */
+  stalledVa = 0
+
+  constructor(host: PortHost, streamId: number | undefined) {
+    this.host = host
+    this.streamId = streamId
+  }
+
+  read(addr: number, dst: Uint8Array, dstOff: number, len: number, attrs: BusAttrs): number {
+    return this.host.transfer(this, false, addr, dst, dstOff, len, attrs)
+  }
+
+  write(addr: number, src: Uint8Array, srcOff: number, len: number, attrs: BusAttrs): number {
+    return this.host.transfer(this, true, addr, src, srcOff, len, attrs)
+  }
+
+  /**
+   * Registers a callback run each time a stall of this port is resolved
+   * (RESUME retry or terminate); the master then retries its access.
+   * Listeners persist: register once (registering the same function again
+   * has no effect).
+   */
+  onResume(listener: () => void): void {
+    if (!this.listeners.includes(listener)) this.listeners.push(listener)
+  }
+
+  /** True while an access of this port is held by a stall. */
+  get stalled(): boolean {
+    return this.waitingOn !== undefined
+  }
+
+  /** @internal Runs the resume listeners. */
+  notifyResume(): void {
+    for (const l of this.listeners) l()
+  }
+}
