@@ -1,0 +1,11 @@
+// Public surface of the PL330 assembler, disassembler and program builder.
+export { AsmError, AsmErrors, assemble, tryAssemble, parseNumber } from './assembler.ts'
+export type { AsmOptions, AsmProgram, AsmResult } from './assembler.ts'
+export { disassemble, disassembleToText } from './disassembler.ts'
+export type { DisasmOptions } from './disassembler.ts'
+export { formatInstr, formatBytes, hex32 } from './format.ts'
+export type { LpendStyle } from './format.ts'
+export { formatListing, listingToSource } from './listing.ts'
+export type { ListingLine } from './listing.ts'
+export { buildProgram, buildMemcpy, linuxCcr, linuxMemcpyGeometry, listingOf } from './builder.ts'
+export type { Direction, ProgramRequest, BuiltProgram, DmacGeometry, MemcpyOptions } from './builder.ts'
