@@ -311,6 +311,8 @@ export class Pl330 {
     this.lockupIrq = false
     this.stallRounds = 0
     this.updateAbort()
+    // Freed MFIFO space may let a waiting channel continue.
+    this.kick()
   }
 
   /** DMAEND: stop, dropping the thread's MFIFO data and cache lines. */
