@@ -13,6 +13,8 @@ import { Kernfs } from './fs/kernfs.ts'
 import { PrintkLog, type LogLevel, type LogRecord } from './kernel/printk.ts'
 import { waitEvent } from './kernel/wait.ts'
 import { PageAllocator } from './mm/page_alloc.ts'
+import { IrqCore } from './kernel/irq/manage.ts'
+import { FIRST_PID, type TaskStruct } from './kernel/fork.ts'
 
 export type { FileOperations } from './fs/file.ts'
 export { OpenFile } from './fs/file.ts'
@@ -46,6 +48,11 @@ export class Kernel {
   readonly devfs = new Devfs()
   /** Physical pages of the board's DRAM (discovered from the bus's RAM regions on first use). */
   readonly pages: PageAllocator
+  /** The IRQ core: request_irq/free_irq/enable_irq/disable_irq over `sys.irqc`. */
+  readonly irq: IrqCore
+  /** Live user tasks by pid. */
+  readonly tasks = new Map<number, TaskStruct>()
+  private nextPid = FIRST_PID
   private readonly log: PrintkLog
 
   constructor(opts: KernelOptions = {}) {
@@ -54,6 +61,12 @@ export class Kernel {
     this.log = new PrintkLog(() => this.sys.scheduler.now)
     this.pages = new PageAllocator(this.sys.memory)
     this.pages.discover = () => this.sys.bus.map.filter(r => r.device === undefined)
+    this.irq = new IrqCore(this)
+  }
+
+  /** A new pid (pids are never reused within one boot; deterministic). */
+  allocPid(): number {
+    return this.nextPid++
   }
 
   /** printk: appends a line to the kernel log at virtual time now. */

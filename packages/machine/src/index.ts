@@ -1,1 +1,9 @@
-export {}
+/**
+ * @vfio-sim/machine: boot a simulated board, spawn user processes, make
+ * system calls. See machine.ts for the entry point.
+ */
+export * from './machine.ts'
+export * from './process.ts'
+export * from './syscalls.ts'
+export { BlockedForeverError } from '@vfio-sim/kernel'
+export type { PollFd, SpawnOptions, Capability, KernelProfile } from '@vfio-sim/kernel'

@@ -4,6 +4,7 @@
  * (and every kernel reference) that points at it; `release` runs when the
  * last reference goes, not at `close()` of one fd.
  */
+import { O_ACCMODE, O_RDONLY, O_RDWR, O_WRONLY } from '@vfio-sim/uapi'
 import type { Task } from '../kernel/sched.ts'
 import type { Vma } from '../mm/vma.ts'
 
@@ -42,7 +43,8 @@ let nextFileId = 1
 export class OpenFile {
   /** Unique id, for traces and tests. */
   readonly id = nextFileId++
-  readonly fops: FileOperations
+  /** The operations (set by the driver's open; replace_fops may change them). */
+  fops: FileOperations
   /** open() flags (access mode, O_NONBLOCK, …; O_CLOEXEC lives on the fd, not here). */
   flags: number
   /** File position (f_pos) for read/write without an explicit position. */
@@ -85,16 +87,6 @@ export class OpenFile {
     this.fops.release?.(this)
   }
 }
-
-/** Access mode bits of open flags. */
-export const O_ACCMODE = 0o3
-export const O_RDONLY = 0o0
-export const O_WRONLY = 0o1
-export const O_RDWR = 0o2
-export const O_NONBLOCK = 0o4000
-export const O_CLOEXEC = 0o2000000
-export const O_DIRECTORY = 0o200000
-export const O_NOFOLLOW = 0o400000
 
 /** True if `flags` allow reading. */
 export function fmodeCanRead(flags: number): boolean {

@@ -1,9 +1,11 @@
 /**
  * Models the parts of include/linux/sched.h `struct task_struct` that kernel
- * code uses through `current`: pid, comm, credentials, resource limits and
- * the address space. File operations receive the calling task explicitly.
+ * code uses through `current`: pid, comm, credentials, resource limits, the
+ * address space and the descriptor table. File operations receive the
+ * calling task explicitly. The implementation is TaskStruct (kernel/fork.ts).
  */
 import type { Cred, Rlimits } from './cred.ts'
+import type { FdTable } from '../fs/fdtable.ts'
 import type { MmStruct } from '../mm/mm_types.ts'
 
 /** The calling task, as file operations see it. */
@@ -13,6 +15,8 @@ export interface Task {
   readonly comm: string
   readonly cred: Cred
   readonly rlimits: Rlimits
-  /** The address space (undefined for a kernel thread). */
+  /** The address space. */
   readonly mm: MmStruct
+  /** The descriptor table (eventfd_ctx_fdget and friends look fds up here). */
+  readonly files: FdTable
 }

@@ -41,3 +41,36 @@ export function waitEvent(scheduler: Scheduler, cond: () => boolean, what: strin
     scheduler.step()
   }
 }
+
+/** A wake-up callback: receives the poll mask of the event (POLL.IN, POLL.HUP, …). */
+export type WaitEntry = (mask: number) => void
+
+/**
+ * wait_queue_head_t reduced to callbacks: kernel code that must react to an
+ * event at once (virqfd on an eventfd) registers an entry; `wakeUp` calls
+ * every entry synchronously, in registration order.
+ */
+export class WaitQueueHead {
+  private readonly entries: WaitEntry[] = []
+
+  /** add_wait_queue. */
+  add(entry: WaitEntry): void {
+    this.entries.push(entry)
+  }
+
+  /** remove_wait_queue (a missing entry is ignored). */
+  remove(entry: WaitEntry): void {
+    const i = this.entries.indexOf(entry)
+    if (i >= 0) this.entries.splice(i, 1)
+  }
+
+  /** Number of entries. */
+  get length(): number {
+    return this.entries.length
+  }
+
+  /** wake_up with a poll key: calls each entry (entries may remove themselves). */
+  wakeUp(mask: number): void {
+    for (const e of [...this.entries]) e(mask)
+  }
+}

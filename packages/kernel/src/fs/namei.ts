@@ -1,0 +1,147 @@
+/**
+ * Models fs/namei.c path walking over the small VFS of the simulation: a
+ * root directory holding two mounts, devtmpfs at /dev and sysfs at /sys.
+ * Symlinks (sysfs has many: driver, iommu_group, subsystem) are followed
+ * for intermediate components always and for the last one unless asked not
+ * to; ".." goes to the parent of the directory actually reached, as on a
+ * real walk. 40 links at most (ELOOP), as Linux.
+ *
+ * Permission checks model generic_permission(): owner/group/other bits,
+ * with CAP_DAC_OVERRIDE (and CAP_DAC_READ_SEARCH for reads) bypassing them.
+ */
+import { kerr } from '../errno.ts'
+import type { Kernel } from '../kernel.ts'
+import { capable, type Cred } from '../kernel/cred.ts'
+import type { DevNode } from './devfs.ts'
+import type { KernfsNode } from './kernfs.ts'
+
+/** What a path resolves to. */
+export type Dentry =
+  | { readonly kind: 'root'; readonly path: string }
+  | { readonly kind: 'devdir'; readonly path: string; readonly name: string }
+  | { readonly kind: 'dev'; readonly path: string; readonly name: string; readonly node: DevNode }
+  | { readonly kind: 'sys'; readonly path: string; readonly node: KernfsNode }
+
+/** Maximum symlinks followed in one lookup (MAXSYMLINKS). */
+export const MAXSYMLINKS = 40
+
+const MOUNTS = ['dev', 'sys'] as const
+
+/** The node at resolved components (no link following); undefined if none. */
+function nodeAt(kernel: Kernel, parts: readonly string[]): Dentry | undefined {
+  const path = '/' + parts.join('/')
+  if (parts.length === 0) return { kind: 'root', path }
+  const [mnt, ...rest] = parts
+  if (mnt === 'dev') {
+    const name = rest.join('/')
+    const node = kernel.devfs.lookup(name)
+    if (node !== undefined && rest.length > 0) return { kind: 'dev', path, name, node }
+    if (kernel.devfs.isDir(name)) return { kind: 'devdir', path, name }
+    return undefined
+  }
+  if (mnt === 'sys') {
+    const node = kernel.sysfs.lookup(rest.join('/'))
+    return node === undefined ? undefined : { kind: 'sys', path, node }
+  }
+  return undefined
+}
+
+function isDir(d: Dentry): boolean {
+  return d.kind === 'root' || d.kind === 'devdir' || (d.kind === 'sys' && d.node.kind === 'dir')
+}
+
+/**
+ * Resolves `path` (absolute; a relative path is taken from /, the only cwd
+ * the simulation has). With `follow` false, a final symlink is returned
+ * itself. ENOENT, ENOTDIR, ELOOP, ENAMETOOLONG as Linux.
+ */
+export function lookup(kernel: Kernel, path: string, follow = true): Dentry {
+  if (typeof path !== 'string') kerr('EFAULT')
+  if (path === '') kerr('ENOENT')
+  if (path.length >= 4096) kerr('ENAMETOOLONG')
+  if (path.includes('\0')) kerr('EINVAL')
+  const cur: string[] = []
+  let todo = path.split('/').filter(p => p !== '' && p !== '.')
+  const trailingSlash = path.endsWith('/')
+  let links = 0
+  while (todo.length > 0) {
+    const part = todo.shift()!
+    if (part.length > 255) kerr('ENAMETOOLONG')
+    const here = nodeAt(kernel, cur)!
+    if (!isDir(here)) kerr('ENOTDIR')
+    if (part === '..') {
+      cur.pop()
+      continue
+    }
+    cur.push(part)
+    const d = nodeAt(kernel, cur)
+    if (d === undefined) kerr('ENOENT')
+    if (d.kind === 'sys' && d.node.kind === 'link' && (todo.length > 0 || follow || trailingSlash)) {
+      if (++links > MAXSYMLINKS) kerr('ELOOP')
+      cur.pop()
+      const target = d.node.target
+      if (target.startsWith('/')) cur.length = 0
+      todo = [...target.split('/').filter(p => p !== '' && p !== '.'), ...todo]
+    }
+  }
+  const d = nodeAt(kernel, cur)!
+  if (trailingSlash && !isDir(d)) kerr('ENOTDIR')
+  return d
+}
+
+/** Entry names of the directory at `path`, sorted. */
+export function readdirAt(kernel: Kernel, path: string): string[] {
+  const d = lookup(kernel, path)
+  switch (d.kind) {
+    case 'root':
+      return [...MOUNTS]
+    case 'devdir':
+      return kernel.devfs.readdir(d.name)
+    case 'dev':
+      return kerr('ENOTDIR')
+    case 'sys':
+      if (d.node.kind !== 'dir') kerr('ENOTDIR')
+      return [...d.node.children.keys()].sort()
+  }
+}
+
+/** readlink: the target text of the symlink at `path`; EINVAL if it is not a symlink. */
+export function readlinkAt(kernel: Kernel, path: string): string {
+  const d = lookup(kernel, path, false)
+  if (d.kind !== 'sys' || d.node.kind !== 'link') kerr('EINVAL')
+  return d.node.target
+}
+
+/** Owner and mode of a resolved node (S_IFMT bits not included). */
+export function inodeMode(d: Dentry): { mode: number; uid: number; gid: number } {
+  switch (d.kind) {
+    case 'root':
+    case 'devdir':
+      return { mode: 0o755, uid: 0, gid: 0 }
+    case 'dev':
+      return { mode: d.node.mode, uid: d.node.uid, gid: d.node.gid }
+    case 'sys':
+      if (d.node.kind === 'dir') return { mode: d.node.mode, uid: 0, gid: 0 }
+      if (d.node.kind === 'link') return { mode: 0o777, uid: 0, gid: 0 }
+      return { mode: d.node.attr.mode, uid: d.node.attr.uid ?? 0, gid: d.node.attr.gid ?? 0 }
+  }
+}
+
+/** MAY_READ / MAY_WRITE. */
+export const MAY_WRITE = 2
+export const MAY_READ = 4
+
+/** generic_permission: EACCES unless `cred` may access `d` as `mask` asks. */
+export function permission(d: Dentry, cred: Cred, mask: number): void {
+  const { mode, uid, gid } = inodeMode(d)
+  const bits = cred.uid === uid ? (mode >> 6) & 7 : cred.gid === gid ? (mode >> 3) & 7 : mode & 7
+  if ((bits & mask) === mask) return
+  if (capable(cred, 'CAP_DAC_OVERRIDE')) return
+  if (mask === MAY_READ && capable(cred, 'CAP_DAC_READ_SEARCH')) return
+  kerr('EACCES')
+}
+
+/** True for a directory dentry. */
+export function dentryIsDir(d: Dentry): boolean {
+  return isDir(d)
+}

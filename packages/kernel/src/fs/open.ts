@@ -1,0 +1,66 @@
+/**
+ * Models fs/open.c do_sys_open: resolve the path, check permission, make an
+ * open file, let the driver's open run, install the lowest free fd.
+ */
+import { O_ACCMODE, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_PATH, O_TRUNC, O_WRONLY, O_RDWR } from '@vfio-sim/uapi'
+import { kerr } from '../errno.ts'
+import type { Kernel } from '../kernel.ts'
+import type { Task } from '../kernel/sched.ts'
+import { fmodeCanRead, fmodeCanWrite, OpenFile, type FileOperations } from './file.ts'
+import { dentryIsDir, lookup, MAY_READ, MAY_WRITE, permission, type Dentry } from './namei.ts'
+import { sysfsFileOps, sysfsOpenCheck } from './sysfs_file.ts'
+
+/** A directory opened for reading: read() is EISDIR. */
+const DIR_FOPS: FileOperations = {
+  read: () => kerr('EISDIR'),
+  write: () => kerr('EISDIR'),
+}
+
+/** Opens `path` for `task`; returns the new (not yet installed) file holding one reference. */
+export function doFilpOpen(kernel: Kernel, task: Task, path: string, flags: number): OpenFile {
+  if (!Number.isInteger(flags)) kerr('EINVAL')
+  if ((flags & O_PATH) !== 0) kerr('EINVAL') // O_PATH descriptors are not modelled
+  const acc = flags & O_ACCMODE
+  if (acc === O_ACCMODE) kerr('EINVAL')
+  let d: Dentry
+  try {
+    d = lookup(kernel, path, (flags & O_NOFOLLOW) === 0)
+  } catch (e) {
+    // Nothing here can be created: O_CREAT on a missing name is EACCES (no create op).
+    if ((flags & O_CREAT) !== 0 && e instanceof Error && (e as { code?: string }).code === 'ENOENT') kerr('EACCES')
+    throw e
+  }
+  if ((flags & (O_CREAT | O_EXCL)) === (O_CREAT | O_EXCL)) kerr('EEXIST')
+  if (d.kind === 'sys' && d.node.kind === 'link') kerr('ELOOP') // O_NOFOLLOW on a symlink
+  const isDir = dentryIsDir(d)
+  if ((flags & O_DIRECTORY) !== 0 && !isDir) kerr('ENOTDIR')
+  if (isDir && (acc === O_WRONLY || acc === O_RDWR || (flags & (O_CREAT | O_TRUNC)) !== 0)) kerr('EISDIR')
+
+  const read = fmodeCanRead(flags)
+  const write = fmodeCanWrite(flags)
+  permission(d, task.cred, (read ? MAY_READ : 0) | (write ? MAY_WRITE : 0))
+
+  const storedFlags = flags & ~O_CLOEXEC
+  if (isDir) return new OpenFile(DIR_FOPS, storedFlags, d.path)
+  if (d.kind === 'sys' && d.node.kind === 'file') {
+    sysfsOpenCheck(d.node.attr, read, write)
+    return new OpenFile(sysfsFileOps(d.node.attr), storedFlags, d.path)
+  }
+  if (d.kind === 'dev') {
+    const file = new OpenFile({}, storedFlags, d.path)
+    file.fops = d.node.open({ file, task, flags })
+    return file
+  }
+  return kerr('ENXIO')
+}
+
+/** open(2): returns the new fd. */
+export function sysOpen(kernel: Kernel, task: Task, path: string, flags: number): number {
+  const file = doFilpOpen(kernel, task, path, flags)
+  try {
+    return task.files.install(file, (flags & O_CLOEXEC) !== 0)
+  } catch (e) {
+    file.put()
+    throw e
+  }
+}

@@ -1,0 +1,57 @@
+/**
+ * Models fs/read_write.c: read/write/pread64/pwrite64. The fd must be open
+ * for the direction (EBADF), the file must implement it (EINVAL), pread and
+ * pwrite need a positionable file (ESPIPE) and a non-negative position
+ * (EINVAL). read/write without a position use and advance the file position.
+ *
+ * The simulation passes kernel buffers: the syscall layer hands the
+ * process's buffer straight to the file operation.
+ */
+import { kerr } from '../errno.ts'
+import type { Task } from '../kernel/sched.ts'
+import { fmodeCanRead, fmodeCanWrite } from './file.ts'
+
+/** Largest single transfer (MAX_RW_COUNT = INT_MAX & PAGE_MASK). */
+export const MAX_RW_COUNT = 0x7fff_f000
+
+function checkPos(pos: number | undefined): void {
+  if (pos !== undefined && (!Number.isInteger(pos) || pos < 0)) kerr('EINVAL')
+}
+
+/** read(2) / pread64(2) with `pos`. Returns bytes read into `buf`. */
+export function sysRead(task: Task, fd: number, buf: Uint8Array, pos?: number): number {
+  const file = task.files.get(fd)
+  if (!(buf instanceof Uint8Array)) kerr('EFAULT')
+  if (!fmodeCanRead(file.flags)) kerr('EBADF')
+  if (pos !== undefined && file.fops.seekable === false) kerr('ESPIPE')
+  checkPos(pos)
+  if (file.fops.read === undefined) kerr('EINVAL')
+  const dst = buf.length > MAX_RW_COUNT ? buf.subarray(0, MAX_RW_COUNT) : buf
+  file.get()
+  try {
+    const n = file.fops.read(file, dst, pos ?? file.pos, task)
+    if (pos === undefined) file.pos += n
+    return n
+  } finally {
+    file.put()
+  }
+}
+
+/** write(2) / pwrite64(2) with `pos`. Returns bytes written. */
+export function sysWrite(task: Task, fd: number, data: Uint8Array, pos?: number): number {
+  const file = task.files.get(fd)
+  if (!(data instanceof Uint8Array)) kerr('EFAULT')
+  if (!fmodeCanWrite(file.flags)) kerr('EBADF')
+  if (pos !== undefined && file.fops.seekable === false) kerr('ESPIPE')
+  checkPos(pos)
+  if (file.fops.write === undefined) kerr('EINVAL')
+  const src = data.length > MAX_RW_COUNT ? data.subarray(0, MAX_RW_COUNT) : data
+  file.get()
+  try {
+    const n = file.fops.write(file, src, pos ?? file.pos, task)
+    if (pos === undefined) file.pos += n
+    return n
+  } finally {
+    file.put()
+  }
+}

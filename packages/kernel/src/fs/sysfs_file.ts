@@ -1,0 +1,65 @@
+/**
+ * Models fs/kernfs/file.c + fs/sysfs/file.c for attribute files: open checks
+ * the mode bits against the access asked for, even for root (a write open of
+ * a file without any w bit is EACCES); a read at position 0 calls show()
+ * once and later reads continue in that text (seq_file); the text is cut to
+ * PAGE_SIZE − 1 bytes; a write hands at most PAGE_SIZE bytes to store()
+ * (a zero-length write returns 0 without calling it). Missing show/store
+ * give EIO, as dev_attr_show/dev_attr_store do.
+ */
+import { kerr } from '../errno.ts'
+import type { KernfsAttr } from './kernfs.ts'
+import type { FileOperations } from './file.ts'
+
+const PAGE_SIZE = 4096
+
+/** Bytes → the latin1 string store() receives (one char per byte, NULs kept). */
+export function bytesToLatin1(b: Uint8Array): string {
+  let s = ''
+  for (let i = 0; i < b.length; i += 8192) s += String.fromCharCode(...b.subarray(i, i + 8192))
+  return s
+}
+
+/** latin1 string → bytes (one byte per char, the inverse of bytesToLatin1). */
+export function latin1ToBytes(s: string): Uint8Array {
+  const b = new Uint8Array(s.length)
+  for (let i = 0; i < s.length; i++) b[i] = s.charCodeAt(i) & 0xff
+  return b
+}
+
+/** kernfs_fop_open's extra check: EACCES for read without r bits or write without w bits. */
+export function sysfsOpenCheck(attr: KernfsAttr, read: boolean, write: boolean): void {
+  if (write && (attr.mode & 0o222) === 0) kerr('EACCES')
+  if (read && (attr.mode & 0o444) === 0) kerr('EACCES')
+}
+
+/** File operations of one open sysfs attribute. */
+export function sysfsFileOps(attr: KernfsAttr): FileOperations {
+  let text: Uint8Array | undefined
+  return {
+    read(_file, buf, pos) {
+      if (pos === 0 || text === undefined) {
+        if (attr.show === undefined) kerr('EIO')
+        let b = new TextEncoder().encode(attr.show())
+        if (b.length >= PAGE_SIZE) b = b.subarray(0, PAGE_SIZE - 1) // sysfs warns and truncates
+        text = b
+      }
+      if (pos >= text.length) return 0
+      const n = Math.min(buf.length, text.length - pos)
+      buf.set(text.subarray(pos, pos + n))
+      return n
+    },
+    write(_file, data) {
+      if (data.length === 0) return 0
+      if (attr.store === undefined) kerr('EIO')
+      const chunk = data.subarray(0, PAGE_SIZE)
+      const n = attr.store(bytesToLatin1(chunk))
+      text = undefined
+      return n
+    },
+    poll() {
+      // sysfs files are always readable/writable; sysfs_notify wakeups are not modelled.
+      return 0x001 | 0x004 | 0x040 | 0x100
+    },
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * The system-call layer: one function per call a process makes, taking the
+ * calling task. Each returns the call's result or throws a KernelError whose
+ * errno the process sees (packages/machine turns it into a SysError).
+ * Argument checks follow the order of the Linux entry points they model.
+ */
+import { PAGE_SIZE } from '@vfio-sim/sim'
+import { MAP_ANONYMOUS } from '@vfio-sim/uapi'
+import { kerr } from '../errno.ts'
+import type { Kernel } from '../kernel.ts'
+import type { TaskStruct } from '../kernel/fork.ts'
+import { sysEventfd2 } from '../fs/eventfd.ts'
+import { sysIoctl } from '../fs/ioctl.ts'
+import { readdirAt, readlinkAt } from '../fs/namei.ts'
+import { sysOpen } from '../fs/open.ts'
+import { sysRead, sysWrite } from '../fs/read_write.ts'
+import { sysPoll, type PollFd } from '../fs/select.ts'
+
+export { sysEventfd2, sysIoctl, sysOpen, sysPoll, sysRead, sysWrite }
+
+/** close(2). */
+export function sysClose(task: TaskStruct, fd: number): void {
+  task.files.close(fd)
+}
+
+/** dup(2): the lowest free fd, sharing the open file (close-on-exec clear). */
+export function sysDup(task: TaskStruct, fd: number): number {
+  const file = task.files.get(fd)
+  file.get()
+  try {
+    return task.files.install(file, false)
+  } catch (e) {
+    file.put()
+    throw e
+  }
+}
+
+/** mmap(2) (x86-64 sys_mmap: offset in bytes, must be page aligned). */
+export function sysMmap(_kernel: Kernel, task: TaskStruct, addr: number, length: number, prot: number, flags: number, fd: number, offset: number): number {
+  for (const v of [addr, length, prot, flags, offset]) if (!Number.isInteger(v)) kerr('EINVAL')
+  if (offset < 0 || offset % PAGE_SIZE !== 0) kerr('EINVAL')
+  if (addr < 0 || length < 0) kerr('EINVAL')
+  const file = (flags & MAP_ANONYMOUS) !== 0 ? undefined : task.files.get(fd)
+  return task.mm.mmap({ addr, length, prot, flags, file, offset: file === undefined ? 0 : offset }, task)
+}
+
+/** munmap(2). */
+export function sysMunmap(task: TaskStruct, addr: number, length: number): void {
+  if (!Number.isInteger(addr) || !Number.isInteger(length) || length < 0) kerr('EINVAL')
+  task.mm.munmap(addr, length)
+}
+
+/** readlink(2): the target text. */
+export function sysReadlink(kernel: Kernel, _task: TaskStruct, path: string): string {
+  return readlinkAt(kernel, path)
+}
+
+/** getdents64(2), as the list of names (without "." and ".."). */
+export function sysReaddir(kernel: Kernel, _task: TaskStruct, path: string): string[] {
+  return readdirAt(kernel, path)
+}
+
+/** poll(2) re-exported with its entry type. */
+export type { PollFd }

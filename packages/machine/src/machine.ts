@@ -1,0 +1,134 @@
+/**
+ * The public entry point: `boot()` builds a board (hardware + device tree +
+ * drivers) under a fresh kernel and returns the Machine; `spawn()` makes user
+ * processes; `run()` advances virtual time.
+ *
+ * ```ts
+ * const m = boot({ board: 'fvp-mmu400', profile: 'rfc-v5' })
+ * const p = m.spawn()
+ * ```
+ */
+import { SimSystem } from '@vfio-sim/sim'
+import { Kernel, spawnTask, type KernelProfile, type SpawnOptions } from '@vfio-sim/kernel'
+import { Process } from './process.ts'
+
+/** Builds a board's hardware and kernel-side devices into a fresh kernel. */
+export type BoardSetup = (kernel: Kernel) => void
+
+/** DRAM of the stand-in board: 2 GiB at 0x8000_0000 (the FVP's DRAM window). */
+export const MINIMAL_DRAM = { base: 0x8000_0000, size: 0x8000_0000 } as const
+
+/** The stand-in board: DRAM only. */
+function minimalBoard(kernel: Kernel): void {
+  kernel.sys.bus.addRam('dram', MINIMAL_DRAM.base, MINIMAL_DRAM.size)
+  kernel.printk('info', 'Machine model: vfio-sim minimal (DRAM only)')
+}
+
+/**
+ * Boards boot() knows. 'minimal' is DRAM only (fast, for tests of the
+ * process model). Until the full board builder lands, 'fvp-mmu400' is the
+ * same DRAM-only stand-in.
+ */
+const BOARDS: Record<string, BoardSetup> = {
+  'fvp-mmu400': minimalBoard,
+  minimal: minimalBoard,
+}
+
+/** Names of the boards boot() accepts, sorted. */
+export function boardNames(): string[] {
+  return Object.keys(BOARDS).sort()
+}
+
+/** Options of {@link boot}. */
+export interface BootOptions {
+  /** Board name (default 'fvp-mmu400'); see {@link boardNames}. */
+  readonly board?: string
+  /** Kernel behaviour profile (default 'rfc-v5'). */
+  readonly profile?: KernelProfile
+}
+
+/** Options of {@link Machine.run}. */
+export interface RunOptions {
+  /** Run at most this much virtual time. */
+  readonly forNs?: number
+  /** Stop as soon as this returns true (checked after each event). */
+  readonly until?: () => boolean
+}
+
+/** Why {@link Machine.run} returned. */
+export interface RunResult {
+  /** 'until': the predicate held; 'time': forNs elapsed; 'idle': no event left. */
+  readonly reason: 'until' | 'time' | 'idle'
+  /** Events run. */
+  readonly events: number
+  /** Virtual time now (ns). */
+  readonly now: number
+}
+
+/** A booted machine. */
+export class Machine {
+  /** The kernel (sysfs, devfs, pages, irq core, log) and through it the hardware (`kernel.sys`). */
+  readonly kernel: Kernel
+  /** Board name. */
+  readonly board: string
+
+  constructor(kernel: Kernel, board: string) {
+    this.kernel = kernel
+    this.board = board
+  }
+
+  /** The behaviour profile. */
+  get profile(): KernelProfile {
+    return this.kernel.profile
+  }
+
+  /** Virtual time in ns. */
+  get now(): number {
+    return this.kernel.now
+  }
+
+  /**
+   * A new user process: root with every capability by default; `uid`,
+   * `caps` (capability names), `rlimits` ({ memlock: bytes, nofile }) change that.
+   */
+  spawn(opts: SpawnOptions = {}): Process {
+    return new Process(this.kernel, spawnTask(this.kernel, opts))
+  }
+
+  /** Runs the machine (see {@link RunOptions}); with neither option, until idle. */
+  run(opts: RunOptions = {}): RunResult {
+    const s = this.kernel.sys.scheduler
+    const deadline = opts.forNs === undefined ? undefined : s.now + Math.max(0, opts.forNs)
+    let events = 0
+    for (;;) {
+      if (opts.until?.()) return { reason: 'until', events, now: s.now }
+      const next = s.nextTime
+      if (deadline !== undefined && (next === undefined || next > deadline)) {
+        s.runUntil(deadline)
+        return { reason: opts.until?.() ? 'until' : 'time', events, now: s.now }
+      }
+      if (next === undefined) return { reason: 'idle', events, now: s.now }
+      s.step()
+      events++
+    }
+  }
+
+  /** The kernel log, `[    0.000000] text` lines. */
+  dmesg(): string[] {
+    return this.kernel.dmesg()
+  }
+}
+
+/**
+ * Boots a board. Unknown board or profile: an Error naming the valid ones.
+ */
+export function boot(opts: BootOptions = {}): Machine {
+  const board = opts.board ?? 'fvp-mmu400'
+  const profile = opts.profile ?? 'rfc-v5'
+  const setup = BOARDS[board]
+  if (setup === undefined) throw new Error(`boot: unknown board '${board}'; known boards: ${boardNames().join(', ')}`)
+  if (profile !== 'rfc-v5' && profile !== 'upstream') throw new Error(`boot: unknown profile '${String(profile)}'; known profiles: rfc-v5, upstream`)
+  const kernel = new Kernel({ sys: new SimSystem(), profile })
+  setup(kernel)
+  return new Machine(kernel, board)
+}
