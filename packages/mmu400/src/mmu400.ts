@@ -370,8 +370,9 @@ export class Mmu400 implements PortHost {
     const gfsr = this.mmio.get(this.reg('sGFSR'))
     const cfgOn = (this.scr0 & SCR0.GCFGFIE) !== 0
     const gOn = (this.scr0 & SCR0.GFIE) !== 0
-    const other = gfsr & ~GFSR_CONFIG
-    const global = ((gfsr & GFSR_CONFIG) !== 0 && cfgOn) || (other !== 0 && gOn) || ((gfsr & GFSR.MULTI) !== 0 && (cfgOn || gOn))
+    // MULTI only ever accompanies another bit: the level follows the fault bits and their enables.
+    const other = gfsr & ~GFSR_CONFIG & ~GFSR.MULTI
+    const global = ((gfsr & GFSR_CONFIG) !== 0 && cfgOn) || (other !== 0 && gOn)
     const g = this.globalIrqs[0]
     if (g !== undefined) this.drive(g, global)
   }
