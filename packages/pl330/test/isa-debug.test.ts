@@ -3,7 +3,7 @@
 // insn[1]<<24 | insn[0]<<16 | chan<<8 | thread; DBGINST1 = insn[2..5] LE.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { dbgGo, dbgKill, dbgSev, decodeDebugInstr, encodeDebugInstr } from '../src/isa/index.ts'
+import { dbgGo, dbgKill, dbgSev, decodeDebugInstr, encodeDebugInstr, debugWriteSequence } from '../src/isa/index.ts'
 
 test('DMAGO ch3 → 0x80001000 secure: manager thread, channel in byte 1', () => {
   // insn = a0 03 00 10 00 80
@@ -43,6 +43,12 @@ test('decodeDebugInstr: allowed set and thread rule', () => {
 
 test('encodeDebugInstr rejects channel numbers beyond 3 bits', () => {
   assert.throws(() => encodeDebugInstr({ op: 'DMAKILL', length: 1 }, { thread: 'channel', channel: 8 }))
+})
+
+test('write sequence: DBGINST0 (0xD08), DBGINST1 (0xD0C), then DBGCMD (0xD04) = 0', () => {
+  assert.equal(debugWriteSequence(dbgGo(0, 0x2000)), [
+    { offset: 0xd08, value: 0x00a00000 }, { offset: 0xd0c, value: 0x2000 }, { offset: 0xd04, value: 0 },
+  ])
 })
 
 test.run()

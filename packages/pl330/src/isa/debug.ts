@@ -72,6 +72,22 @@ function toTarget(t: number | 'manager'): DebugTarget {
   return t === 'manager' ? { thread: 'manager' } : { thread: 'channel', channel: t }
 }
 
+/** APB offsets of the debug registers (spec §4). */
+export const DEBUG_REGS = { DBGSTATUS: 0xd00, DBGCMD: 0xd04, DBGINST0: 0xd08, DBGINST1: 0xd0c } as const
+
+/**
+ * The register writes that execute a debug instruction, in order:
+ * DBGINST0, DBGINST1, then DBGCMD = 0. (Software should first check that
+ * DBGSTATUS bit 0 reads 0, as Linux `_until_dmac_idle` does.)
+ */
+export function debugWriteSequence(r: DebugInstrRegs): { readonly offset: number; readonly value: number }[] {
+  return [
+    { offset: DEBUG_REGS.DBGINST0, value: r.dbginst0 },
+    { offset: DEBUG_REGS.DBGINST1, value: r.dbginst1 },
+    { offset: DEBUG_REGS.DBGCMD, value: 0 },
+  ]
+}
+
 /** What the DMAC sees when DBGCMD is written: see {@link decodeDebugInstr}. */
 export interface DebugInstr {
   /** DBGINST0 bit 0: 0 manager, 1 channel. */

@@ -11,6 +11,6 @@ export { ENCODINGS, ENCODING_BY_OP, ROW_OF_BYTE0, lengthOf, allowedOn, DEBUG_OPS
 export { decode, isDecodeError } from './decode.ts'
 export { encode, encodeInto, encodeAll } from './encode.ts'
 export type { DebugTarget, DebugInstrRegs, DebugInstr } from './debug.ts'
-export { encodeDebugInstr, decodeDebugInstr, dbgGo, dbgKill, dbgSev } from './debug.ts'
+export { encodeDebugInstr, decodeDebugInstr, dbgGo, dbgKill, dbgSev, debugWriteSequence, DEBUG_REGS } from './debug.ts'
 export type { CcrFields } from './ccr.ts'
 export { decodeCcr, encodeCcr, formatCcr, parseCcrItem, CCR_DEFAULTS, dcFieldToAwcache, awcacheToDcField } from './ccr.ts'
