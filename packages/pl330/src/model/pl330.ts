@@ -60,7 +60,15 @@ export type PeriphRequest = 'single' | 'burst'
 /** Acknowledgements the DMAC gives a peripheral (datype): transfer done, or flush. */
 export type PeriphAck = 'single' | 'burst' | 'flush'
 
-const EXECUTING = ThreadState.Executing
+// Module-local copies of imported constants and functions used on the hot path.
+const { Stopped: STOPPED, Executing: EXECUTING, CacheMiss: CACHE_MISS, WaitingForEvent: WAIT_EVENT, WaitingForPeripheral: WAIT_PERIPH, Killing: KILLING, Faulting: FAULTING, FaultingCompleting: FAULTING_COMPLETING } = ThreadState
+const F = { ...FaultBit }
+const { None: B_NONE, Stall: B_STALL, FifoSpace: B_FIFO } = Block
+const STALL = BusResp.STALL
+const decodeInsn = decode
+const lengthOfByte = lengthOf
+const isError = isDecodeError
+const allowed = allowedOn
 /** Largest burst: 16 beats of 16 bytes. */
 const MAX_BURST_BYTES = 256
 const MASK32 = 0xffffffff
@@ -161,7 +169,7 @@ export class Pl330 {
     if (this.runHandle !== undefined) this.scheduler.cancel(this.runHandle)
     this.runHandle = undefined
     for (const t of this.threads) {
-      t.state = ThreadState.Stopped
+      t.state = STOPPED
       t.pc = 0
       t.setNs(t.isManager ? this.config.mgrNsAtReset : false)
       t.ftr = 0
@@ -171,7 +179,7 @@ export class Pl330 {
       t.ccr = CCR_RESET
       t.updateDataAttrs()
       t.reqBurst = t.wfpBurst = t.wfpPeriph = t.lastReq = false
-      t.block = Block.None
+      t.block = B_NONE
       t.flushFifo()
       this.invalidateIcache(t)
     }
@@ -288,9 +296,9 @@ export class Pl330 {
   private fault(t: Pl330Thread, bits: number, why: string): void {
     if (isFaulting(t)) return
     t.ftr = (t.ftr | bits) >>> 0
-    t.block = Block.None
+    t.block = B_NONE
     if (this.tracer?.on) this.tracer.instant(PL330_TRACE.pl330_fault, t.track, t.pc, t.ftr, `${faultNames(t.ftr).join('|')}: ${why}`)
-    this.setState(t, ThreadState.Faulting)
+    this.setState(t, FAULTING)
     this.updateAbort()
   }
 
@@ -301,13 +309,13 @@ export class Pl330 {
 
   /** DMAKILL: the only way out of Faulting. */
   private kill(t: Pl330Thread): void {
-    if (t.state === ThreadState.Stopped) return
+    if (t.state === STOPPED) return
     t.ftr = 0
     this.fifoUsed -= t.flushFifo()
     this.invalidateIcache(t)
     // A transaction held by a stalled port is still outstanding: Killing until it resumes.
-    this.setState(t, t.block === Block.Stall ? ThreadState.Killing : ThreadState.Stopped)
-    if (t.block !== Block.Stall) t.block = Block.None
+    this.setState(t, t.block === B_STALL ? KILLING : STOPPED)
+    if (t.block !== B_STALL) t.block = B_NONE
     this.lockupIrq = false
     this.stallRounds = 0
     this.updateAbort()
@@ -319,13 +327,13 @@ export class Pl330 {
   private end(t: Pl330Thread): void {
     this.fifoUsed -= t.flushFifo()
     this.invalidateIcache(t)
-    this.setState(t, ThreadState.Stopped)
+    this.setState(t, STOPPED)
   }
 
   // ------------------------------------------------------------ scheduling
 
   private runnable(t: Pl330Thread): boolean {
-    return t.state === EXECUTING && t.block !== Block.Stall
+    return t.state === EXECUTING && t.block !== B_STALL
   }
 
   private anyRunnable(): boolean {
@@ -347,11 +355,11 @@ export class Pl330 {
       let ran = false
       let progress = false
       for (const t of this.threads) {
-        if (!this.runnable(t)) continue
+        if (t.state !== EXECUTING || t.block === B_STALL) continue
         ran = true
         const before = this.instructions
         cycles += this.step(t)
-        if (this.instructions !== before || t.block !== Block.FifoSpace) progress = true
+        if (this.instructions !== before || t.block !== B_FIFO) progress = true
       }
       if (!ran) break
       if (progress) this.stallRounds = 0
@@ -378,17 +386,17 @@ export class Pl330 {
       return
     }
     for (const t of this.channels) {
-      if (t.state === EXECUTING && t.block === Block.FifoSpace) this.fault(t, FaultBit.lockup_err, 'watchdog: MFIFO lock-up')
+      if (t.state === EXECUTING && t.block === B_FIFO) this.fault(t, F.lockup_err, 'watchdog: MFIFO lock-up')
     }
   }
 
   /** The port resolved a stall: retry every parked access. */
   private resume(): void {
     for (const t of this.threads) {
-      if (t.block !== Block.Stall) continue
-      t.block = Block.None
-      if (t.state === ThreadState.Killing) this.setState(t, ThreadState.Stopped)
-      else if (t.state === ThreadState.CacheMiss) this.setState(t, EXECUTING)
+      if (t.block !== B_STALL) continue
+      t.block = B_NONE
+      if (t.state === KILLING) this.setState(t, STOPPED)
+      else if (t.state === CACHE_MISS) this.setState(t, EXECUTING)
     }
     this.kick()
   }
@@ -416,9 +424,9 @@ export class Pl330 {
         const n = this.port.read(base, t.icData, s * lb, lb, t.fetchAttrs)
         this.fetchCycles += 2 + Math.ceil(lb / this.busBytes)
         if (this.tracer?.on) this.tracer.instant(PL330_TRACE.pl330_bus, t.track, false, base, lb, 'fetch')
-        if (n < lb && this.port.resp === BusResp.STALL) {
-          t.block = Block.Stall
-          this.setState(t, ThreadState.CacheMiss)
+        if (n < lb && this.port.resp === STALL) {
+          t.block = B_STALL
+          this.setState(t, CACHE_MISS)
           return -2
         }
         if (n < lb && this.tracer?.on) this.tracer.instant(PL330_TRACE.pl330_bus_error, t.track, 'fetch', this.port.faultAddr, busRespName(this.port.resp))
@@ -431,7 +439,7 @@ export class Pl330 {
     if (off >= t.icValid[s]!) {
       // Precise abort: the PC stays on the instruction.
       t.pc = pc
-      this.fault(t, FaultBit.instr_fetch_err, `instruction fetch error at 0x${addr.toString(16)}`)
+      this.fault(t, F.instr_fetch_err, `instruction fetch error at 0x${addr.toString(16)}`)
       return -1
     }
     return t.icData[s * lb + off]!
@@ -443,21 +451,18 @@ export class Pl330 {
   /** Fetches and decodes the instruction at the thread's PC; undefined if the fetch faulted or stalled. */
   private fetch(t: Pl330Thread): Instr | DecodeError | undefined {
     const pc = t.pc
-    if (this.fastPath) {
-      const k = pc & (DC_SIZE - 1)
-      if (this.dcTag[t.channel + 1]![k] === pc) return this.dcInsn[t.channel + 1]![k]
-    }
     const b0 = this.icByte(t, pc, pc)
     if (b0 < 0) return undefined
     this.ibuf[0] = b0
-    const len = lengthOf(b0) || 1
+    const len = lengthOfByte(b0) || 1
     for (let i = 1; i < len; i++) {
       const b = this.icByte(t, (pc + i) >>> 0, pc)
       if (b < 0) return undefined
       this.ibuf[i] = b
     }
-    const insn = decode(this.ibufViews[len]!, 0)
-    if (this.fastPath && !isDecodeError(insn)) {
+    const insn = decodeInsn(this.ibufViews[len]!, 0)
+    // Cache only instructions this thread may execute: a hit needs no further checks.
+    if (this.fastPath && !isError(insn) && allowed(insn.op, t.isManager ? 'manager' : 'channel')) {
       const k = pc & (DC_SIZE - 1)
       this.dcTag[t.channel + 1]![k] = pc
       this.dcInsn[t.channel + 1]![k] = insn
@@ -471,17 +476,26 @@ export class Pl330 {
   private step(t: Pl330Thread): number {
     this.fetchCycles = 0
     const pc = t.pc
+    if (this.fastPath) {
+      const k = pc & (DC_SIZE - 1)
+      const slot = t.channel + 1
+      if (this.dcTag[slot]![k] === pc) {
+        const hit = this.dcInsn[slot]![k]!
+        if (this.tracer?.on) this.tracer.instant(PL330_TRACE.pl330_insn, t.track, pc, formatInstr(hit))
+        return this.exec(t, hit)
+      }
+    }
     const insn = this.fetch(t)
     if (insn === undefined) return 1 + this.fetchCycles
     if (this.tracer?.on) this.tracer.instant(PL330_TRACE.pl330_insn, t.track, pc, isDecodeError(insn) ? `<${insn.fault} 0x${(insn.opcode & 0xff).toString(16)}>` : formatInstr(insn))
     if (isDecodeError(insn)) {
       this.instructions++
-      this.fault(t, insn.fault === 'operand_invalid' ? FaultBit.operand_invalid : FaultBit.undef_instr, insn.reason)
+      this.fault(t, insn.fault === 'operand_invalid' ? F.operand_invalid : F.undef_instr, insn.reason)
       return 1 + this.fetchCycles
     }
     if (!allowedOn(insn.op, t.isManager ? 'manager' : 'channel')) {
       this.instructions++
-      this.fault(t, FaultBit.undef_instr, `${insn.op} not allowed on the ${t.isManager ? 'manager' : 'channel'} thread`)
+      this.fault(t, F.undef_instr, `${insn.op} not allowed on the ${t.isManager ? 'manager' : 'channel'} thread`)
       return 1 + this.fetchCycles
     }
     return this.exec(t, insn) + this.fetchCycles
@@ -490,12 +504,12 @@ export class Pl330 {
   /** Checks an event number for thread `t`; faults and returns false if it may not be used. */
   private eventOk(t: Pl330Thread, ev: number, dbg: number): boolean {
     if (ev >= this.config.numEvents) {
-      this.fault(t, FaultBit.operand_invalid | dbg, `event ${ev} >= num_events ${this.config.numEvents}`)
+      this.fault(t, F.operand_invalid | dbg, `event ${ev} >= num_events ${this.config.numEvents}`)
       return false
     }
     // A secure thread may use any event; a non-secure one only events CR3 marks non-secure.
     if (t.ns && ((this.config.irqNs >>> ev) & 1) === 0) {
-      this.fault(t, FaultBit.evnt_err | dbg, `non-secure thread used secure event ${ev}`)
+      this.fault(t, F.evnt_err | dbg, `non-secure thread used secure event ${ev}`)
       return false
     }
     return true
@@ -503,11 +517,11 @@ export class Pl330 {
 
   private periphOk(t: Pl330Thread, p: number): boolean {
     if (p >= this.config.numPeriphReq) {
-      this.fault(t, FaultBit.operand_invalid, `peripheral ${p} >= num_periph_req ${this.config.numPeriphReq}`)
+      this.fault(t, F.operand_invalid, `peripheral ${p} >= num_periph_req ${this.config.numPeriphReq}`)
       return false
     }
     if (t.ns && ((this.config.periphNs >>> p) & 1) === 0) {
-      this.fault(t, FaultBit.ch_periph_err, `non-secure channel used secure peripheral ${p}`)
+      this.fault(t, F.ch_periph_err, `non-secure channel used secure peripheral ${p}`)
       return false
     }
     return true
@@ -517,16 +531,16 @@ export class Pl330 {
   private go(channel: number, addr: number, ns: boolean, dbg: number): boolean {
     const m = this.manager
     if (channel >= this.config.numChannels) {
-      this.fault(m, FaultBit.operand_invalid | dbg, `DMAGO channel ${channel} >= num_chnls ${this.config.numChannels}`)
+      this.fault(m, F.operand_invalid | dbg, `DMAGO channel ${channel} >= num_chnls ${this.config.numChannels}`)
       return false
     }
     if (m.ns && !ns) {
-      this.fault(m, FaultBit.dmago_err | dbg, `non-secure manager started secure channel ${channel}`)
+      this.fault(m, F.dmago_err | dbg, `non-secure manager started secure channel ${channel}`)
       return false
     }
     const c = this.channels[channel]!
     // DMAGO on a channel that is not Stopped is a NOP (decision 0403; VCML/Renode).
-    if (c.state !== ThreadState.Stopped) return true
+    if (c.state !== STOPPED) return true
     c.pc = addr >>> 0
     c.setNs(ns)
     c.reqBurst = false
@@ -551,7 +565,7 @@ export class Pl330 {
     // with no waiter it stays pending for the next DMAWFE.
     let woke = false
     for (const t of this.threads) {
-      if (t.state === ThreadState.WaitingForEvent && t.wakeup === ev) {
+      if (t.state === WAIT_EVENT && t.wakeup === ev) {
         this.setState(t, EXECUTING)
         woke = true
       }
@@ -593,14 +607,14 @@ export class Pl330 {
           return 2
         }
         t.wakeup = i.event
-        this.setState(t, ThreadState.WaitingForEvent)
+        this.setState(t, WAIT_EVENT)
         return 1
       }
       case 'DMAMOV':
         if (i.reg === 'CCR') {
           // A non-secure channel may not ask for secure accesses (CCR[9], CCR[23] = 0): ch_rdwr_err, precise.
           if (t.ns && ((i.imm & (1 << 9)) === 0 || (i.imm & (1 << 23)) === 0)) {
-            this.fault(t, FaultBit.ch_rdwr_err, `non-secure channel programmed secure CCR 0x${i.imm.toString(16)}`)
+            this.fault(t, F.ch_rdwr_err, `non-secure channel programmed secure CCR 0x${i.imm.toString(16)}`)
             return 1
           }
           t.ccr = i.imm >>> 0
@@ -671,7 +685,7 @@ export class Pl330 {
           return 1
         }
         t.wakeup = p
-        this.setState(t, ThreadState.WaitingForPeripheral)
+        this.setState(t, WAIT_PERIPH)
         return 1
       }
       case 'DMAFLUSHP':
@@ -697,7 +711,7 @@ export class Pl330 {
   private burstSizeOk(t: Pl330Thread, sizeLog: number): boolean {
     // Reserved sizes (5..7) and beats wider than the bus: operand_invalid (decision 0404).
     if (sizeLog > 4 || (1 << sizeLog) > this.busBytes) {
-      this.fault(t, FaultBit.operand_invalid, `burst size ${1 << sizeLog} bytes exceeds the ${this.busBytes}-byte bus`)
+      this.fault(t, F.operand_invalid, `burst size ${1 << sizeLog} bytes exceeds the ${this.busBytes}-byte bus`)
       return false
     }
     return true
@@ -719,16 +733,16 @@ export class Pl330 {
     if (t.fifoCount + bytes > this.fifoCap) {
       // The MFIFO can never hold it: mfifo_err, imprecise (the instruction counts as issued).
       t.pc = (t.pc + len) >>> 0
-      this.fault(t, FaultBit.mfifo_err, `DMALD of ${bytes} bytes overflows the ${this.fifoCap}-byte MFIFO (${t.fifoCount} held)`)
+      this.fault(t, F.mfifo_err, `DMALD of ${bytes} bytes overflows the ${this.fifoCap}-byte MFIFO (${t.fifoCount} held)`)
       return 1
     }
     if (this.fifoUsed + bytes > this.fifoCap) {
       // Space is held by other channels: wait (the watchdog catches a lock-up).
-      t.block = Block.FifoSpace
+      t.block = B_FIFO
       this.instructions--
       return 1
     }
-    t.block = Block.None
+    t.block = B_NONE
     const cap = this.fifoCap
     let tail = (t.fifoHead + t.fifoCount) % cap
     let done = 0
@@ -757,16 +771,16 @@ export class Pl330 {
     }
     if (this.tracer?.on) this.tracer.instant(PL330_TRACE.pl330_bus, t.track, false, t.sar, bytes, 'load')
     if (!ok) {
-      if (this.port.resp === BusResp.STALL) {
+      if (this.port.resp === STALL) {
         // Held by the SMMU: issue the whole burst again on resume.
-        t.block = Block.Stall
+        t.block = B_STALL
         this.instructions--
         return 1
       }
       if (this.tracer?.on) this.tracer.instant(PL330_TRACE.pl330_bus_error, t.track, 'data read', this.port.faultAddr, busRespName(this.port.resp))
       this.advanceSrc(t, inc, off, beats, size)
       t.pc = (t.pc + len) >>> 0
-      this.fault(t, FaultBit.data_read_err, `data read error at 0x${this.port.faultAddr.toString(16)}`)
+      this.fault(t, F.data_read_err, `data read error at 0x${this.port.faultAddr.toString(16)}`)
       return 1 + beats
     }
     t.fifoCount += bytes
@@ -792,12 +806,12 @@ export class Pl330 {
     if (!zero) {
       if (bytes > this.fifoCap) {
         t.pc = (t.pc + len) >>> 0
-        this.fault(t, FaultBit.mfifo_err, `DMAST of ${bytes} bytes exceeds the ${this.fifoCap}-byte MFIFO`)
+        this.fault(t, F.mfifo_err, `DMAST of ${bytes} bytes exceeds the ${this.fifoCap}-byte MFIFO`)
         return 1
       }
       if (t.fifoCount < bytes) {
         // Precise: the DMAST is not executed and the PC stays on it.
-        this.fault(t, FaultBit.st_data_unavailable, `DMAST needs ${bytes} bytes, the MFIFO holds ${t.fifoCount}`)
+        this.fault(t, F.st_data_unavailable, `DMAST needs ${bytes} bytes, the MFIFO holds ${t.fifoCount}`)
         return 1
       }
     }
@@ -834,8 +848,8 @@ export class Pl330 {
       }
     }
     if (this.tracer?.on) this.tracer.instant(PL330_TRACE.pl330_bus, t.track, true, t.dar, bytes, zero ? 'store zeros' : 'store')
-    if (!ok && this.port.resp === BusResp.STALL) {
-      t.block = Block.Stall
+    if (!ok && this.port.resp === STALL) {
+      t.block = B_STALL
       this.instructions--
       return 1
     }
@@ -848,7 +862,7 @@ export class Pl330 {
     t.pc = (t.pc + len) >>> 0
     if (!ok) {
       if (this.tracer?.on) this.tracer.instant(PL330_TRACE.pl330_bus_error, t.track, 'data write', this.port.faultAddr, busRespName(this.port.resp))
-      this.fault(t, FaultBit.data_write_err, `data write error at 0x${this.port.faultAddr.toString(16)} (${done} of ${bytes} bytes written)`)
+      this.fault(t, F.data_write_err, `data write error at 0x${this.port.faultAddr.toString(16)} (${done} of ${bytes} bytes written)`)
       return 1 + beats
     }
     if (periph >= 0) this.onPeripheralAck?.(periph, beats === 1 ? 'single' : 'burst')
@@ -868,7 +882,7 @@ export class Pl330 {
     this.periphPending[p] = type === 'burst' ? 2 : 1
     this.periphLast[p] = last ? 1 : 0
     for (const t of this.channels) {
-      if (t.state === ThreadState.WaitingForPeripheral && t.wakeup === p) {
+      if (t.state === WAIT_PERIPH && t.wakeup === p) {
         this.takeRequest(t, p)
         this.setState(t, EXECUTING)
         this.kick()
@@ -906,15 +920,15 @@ export class Pl330 {
     const t = d.thread === 'manager' ? this.manager : this.channels[d.channel]
     // A channel number the configuration lacks addresses no thread: ignored (decision 0402).
     if (t === undefined) return
-    const dbg = FaultBit.dbg_instr
+    const dbg = F.dbg_instr
     const insn = d.instr
     if (isDecodeError(insn)) {
       const allowedFamily = insn.mnemonic === 'DMASEV' || insn.mnemonic === 'DMAKILL' || (insn.mnemonic === 'DMAGO' && d.thread === 'manager')
-      this.fault(t, (allowedFamily && insn.fault === 'operand_invalid' ? FaultBit.operand_invalid : FaultBit.undef_instr) | dbg, `debug: ${insn.reason}`)
+      this.fault(t, (allowedFamily && insn.fault === 'operand_invalid' ? F.operand_invalid : F.undef_instr) | dbg, `debug: ${insn.reason}`)
       return
     }
     if (!d.allowed) {
-      this.fault(t, FaultBit.undef_instr | dbg, `debug interface does not accept ${insn.op} on the ${d.thread}`)
+      this.fault(t, F.undef_instr | dbg, `debug interface does not accept ${insn.op} on the ${d.thread}`)
       return
     }
     if (insn.op === 'DMAGO') this.go(insn.channel, insn.addr, insn.ns, dbg)
@@ -927,7 +941,7 @@ export class Pl330 {
 const DC_SIZE = 64
 
 function isFaulting(t: Pl330Thread): boolean {
-  return t.state === ThreadState.Faulting || t.state === ThreadState.FaultingCompleting
+  return t.state === FAULTING || t.state === FAULTING_COMPLETING
 }
 
 /** Reverses the bytes of each `esize`-byte element of `buf[0..len)` (CCR endian_swap_size). */
