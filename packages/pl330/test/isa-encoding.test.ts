@@ -4,7 +4,8 @@
 // bytes come from.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { decode, encode, lengthOf, allowedOn, ENCODINGS, type Instr, type DecodeError } from '../src/isa/index.ts'
+import { readFileSync } from 'node:fs'
+import { decode, encode, lengthOf, allowedOn, ENCODINGS, isaReferenceTable, type Instr, type DecodeError } from '../src/isa/index.ts'
 
 const cases: [Instr, number[], string][] = [
   [{ op: 'DMAADDH', length: 3, reg: 'SAR', imm16: 0x1234 }, [0x54, 0x34, 0x12], '0101 01 ra=0 0, imm16 LE'],
@@ -132,6 +133,11 @@ test('thread usage: manager runs only END, GO, KILL, NOP, SEV, WFE; channels all
   assert.equal(mgr, ['DMAEND', 'DMAGO', 'DMAKILL', 'DMANOP', 'DMASEV', 'DMAWFE'])
   const ch = ENCODINGS.filter((r) => !allowedOn(r.op, 'channel')).map((r) => r.op)
   assert.equal(ch, ['DMAGO'])
+})
+
+test('docs/reference/pl330-isa.md contains the current encoding table', () => {
+  const doc = readFileSync(new URL('../../../docs/reference/pl330-isa.md', import.meta.url), 'utf8')
+  assert.ok(doc.includes(isaReferenceTable()), 'regenerate the table in docs/reference/pl330-isa.md from isaReferenceTable()')
 })
 
 test.run()
