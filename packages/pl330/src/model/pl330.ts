@@ -30,7 +30,7 @@ import { configRegs, mfifoBytes, resolveConfig, type ConfigRegs, type Pl330Confi
 import { PL330_REGS, type Pl330RegSpec } from './registers.ts'
 import { Block, CCR_RESET, Pl330Thread } from './thread.ts'
 import { PL330_TRACE } from './trace.ts'
-import { formatInstr } from './format.ts'
+import { formatInstr as formatAsm } from '../asm/index.ts'
 
 /** Options of {@link Pl330}. */
 export interface Pl330Options {
@@ -481,13 +481,13 @@ export class Pl330 {
       const slot = t.channel + 1
       if (this.dcTag[slot]![k] === pc) {
         const hit = this.dcInsn[slot]![k]!
-        if (this.tracer?.on) this.tracer.instant(PL330_TRACE.pl330_insn, t.track, pc, formatInstr(hit))
+        if (this.tracer?.on) this.tracer.instant(PL330_TRACE.pl330_insn, t.track, pc, formatAsm(hit, 'explicit'))
         return this.exec(t, hit)
       }
     }
     const insn = this.fetch(t)
     if (insn === undefined) return 1 + this.fetchCycles
-    if (this.tracer?.on) this.tracer.instant(PL330_TRACE.pl330_insn, t.track, pc, isDecodeError(insn) ? `<${insn.fault} 0x${(insn.opcode & 0xff).toString(16)}>` : formatInstr(insn))
+    if (this.tracer?.on) this.tracer.instant(PL330_TRACE.pl330_insn, t.track, pc, isDecodeError(insn) ? `<${insn.fault} 0x${(insn.opcode & 0xff).toString(16)}>` : formatAsm(insn, 'explicit'))
     if (isDecodeError(insn)) {
       this.instructions++
       this.fault(t, insn.fault === 'operand_invalid' ? F.operand_invalid : F.undef_instr, insn.reason)
