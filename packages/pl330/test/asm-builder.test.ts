@@ -3,7 +3,39 @@
 // against the structure of Linux `_loop` / `_dregs` for other lengths.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { buildMemcpy, buildProgram, linuxMemcpyGeometry, formatListing, listingOf } from '../src/asm/index.ts'
+import fc from 'fast-check'
+import { buildMemcpy, buildProgram, linuxMemcpyGeometry, linuxMicrocodeAddress, formatListing, listingOf } from '../src/asm/index.ts'
+
+/**
+ * A deliberately tiny interpreter for mem-to-mem programs, written from the
+ * ISA text (not the model): DMAMOV, DMALP (LC = iter-1), DMALPEND (nf=1:
+ * jump back to address-of-LPEND - jump while LC != 0, decrementing),
+ * DMALD/DMAST (move (SB+1) << SS bytes, advance SAR/DAR), DMASEV, DMAEND.
+ * Works straight from the bytes.
+ */
+function run(p: Uint8Array): { sar: number; dar: number; loaded: number; stored: number; sev: number[]; steps: number } {
+  let pc = 0, sar = 0, dar = 0, ccr = 0, loaded = 0, stored = 0, steps = 0
+  const lc = [0, 0]
+  const sev: number[] = []
+  const u32 = (o: number): number => (p[o]! | (p[o + 1]! << 8) | (p[o + 2]! << 16) | (p[o + 3]! << 24)) >>> 0
+  for (;;) {
+    if (++steps > 5_000_000) throw new Error('runaway program')
+    const b = p[pc]!
+    if (b === 0xbc) {
+      const v = u32(pc + 2)
+      if (p[pc + 1] === 0) sar = v; else if (p[pc + 1] === 1) ccr = v; else dar = v
+      pc += 6
+    } else if ((b & 0xfd) === 0x20) { lc[(b >> 1) & 1] = p[pc + 1]!; pc += 2 }
+    else if ((b & 0xfb) === 0x38) {
+      const n = (b >> 2) & 1
+      if (lc[n] !== 0) { lc[n]!--; pc -= p[pc + 1]! } else pc += 2
+    } else if (b === 0x04) { const n = (((ccr >> 4) & 15) + 1) << ((ccr >> 1) & 7); loaded += n; sar += n; pc++ }
+    else if (b === 0x08) { const n = (((ccr >> 18) & 15) + 1) << ((ccr >> 15) & 7); stored += n; dar += n; pc++ }
+    else if (b === 0x34) { sev.push(p[pc + 1]! >> 3); pc += 2 }
+    else if (b === 0x00) return { sar, dar, loaded, stored, sev, steps }
+    else throw new Error(`unexpected opcode 0x${b.toString(16)} at ${pc}`)
+  }
+}
 
 const hex = (s: string): number[] => s.trim().split(/\s+/).map((b) => parseInt(b, 16))
 
@@ -80,6 +112,44 @@ test('listing shows the program at its bus address', () => {
   assert.match(text, /0x40000012 {2}22 1f {14}\s*DMALP LC1, 32/)
   assert.match(text, /DMALPEND LC1 .*; -> 0x40000014/)
   assert.match(text, /DMAMOV CCR, SB16 SS64 DB16 DS64 .*; 0x003dc0f7/)
+})
+
+test('property: every memcpy program moves exactly len bytes and ends SAR/DAR at src+len, dst+len', () => {
+  const sizes = fc.constantFrom(1, 2, 4, 8, 16)
+  fc.assert(fc.property(sizes, fc.integer({ min: 1, max: 16 }), fc.integer({ min: 1, max: 40000 }), fc.integer({ min: 0, max: 31 }), (size, blen, beats, ev) => {
+    const len = beats * size
+    const src = 0x10000000, dst = 0x20000000
+    const p = buildProgram({ src, dst, len, burstSize: size, burstLen: blen, event: ev })
+    const r = run(p.bytes)
+    assert.is(r.loaded, len)
+    assert.is(r.stored, len)
+    assert.is(r.sar, src + len)
+    assert.is(r.dar, dst + len)
+    assert.equal(r.sev, [ev])
+    // the closing instructions are DMASEV ev; DMAEND
+    assert.equal([...p.bytes.subarray(p.bytes.length - 3)], [0x34, ev << 3, 0x00])
+  }), { numRuns: 150 })
+})
+
+test('big transfers: 3 MiB + 384 B and 16 MiB copy exactly; 16 MiB of 1-byte bursts needs several _loop passes', () => {
+  for (const len of [3 * (1 << 20) + 384, 16 << 20]) {
+    const p = buildMemcpy({ src: 0, dst: 0x40000000, len, event: 1 })
+    const r = run(p.bytes)
+    assert.is(r.loaded, len); assert.is(r.stored, len)
+  }
+  const q = buildProgram({ src: 0, dst: 0x40000000, len: 300 * 65536 + 1000, burstSize: 1, burstLen: 1, event: 0 })
+  assert.is(q.bursts, 300 * 65536 + 1000)
+  // passes: 123, 123, 54 (x 65536 bursts, unroll capped at 123), then 3 x 256, then 232
+  const outer = q.instrs.filter((i) => i.op === 'DMALP' && i.lc === 0).map((i) => (i.op === 'DMALP' ? i.iterations : 0))
+  assert.equal(outer, [256, 256, 256, 3])
+  assert.not.ok(q.fitsLinuxSlot) // Linux would refuse it: "Try increasing mcbufsz"
+})
+
+test('start helpers: DMAGO values for the built program and Linux request-slot addresses', () => {
+  const p = buildMemcpy({ src: 0x1000, dst: 0x2000, len: 4096, event: 2, channel: 2, base: linuxMicrocodeAddress(0x60000000, 2, 1) })
+  assert.is(linuxMicrocodeAddress(0x60000000, 2, 1), 0x60000500)
+  assert.equal(p.go, { dbginst0: 0x02a00000, dbginst1: 0x60000500 })
+  assert.is(p.listing[0]!.address, 0x60000500)
 })
 
 test('bad requests are refused', () => {

@@ -11,6 +11,7 @@
 import type { Cond, Instr, PeriphCond } from '../isa/types.ts'
 import { encodeAll } from '../isa/encode.ts'
 import { encodeCcr } from '../isa/ccr.ts'
+import { dbgGo, type DebugInstrRegs } from '../isa/debug.ts'
 import { disassemble } from './disassembler.ts'
 import type { ListingLine } from './listing.ts'
 
@@ -54,6 +55,10 @@ export interface ProgramRequest {
   readonly brokenNoFlushp?: boolean
   /** DT quirk `arm,pl330-periph-burst`: peripheral bursts always use the B forms. */
   readonly periphBurst?: boolean
+  /** Bus address the program will live at (listing addresses, `go`). Default 0. */
+  readonly base?: number
+  /** Channel to start it on: fills `BuiltProgram.go` with the DMAGO debug-register values. */
+  readonly channel?: number
 }
 
 /** A built program. */
@@ -67,8 +72,10 @@ export interface BuiltProgram {
   /** Full bursts moved by the loops, and beats in the final partial burst (0 if none). */
   readonly bursts: number
   readonly dregBeats: number
-  /** Disassembly of `bytes` at `base` (0 unless given to {@link listingOf}). */
+  /** Disassembly of `bytes` at `base`. */
   readonly listing: readonly ListingLine[]
+  /** DBGINST0/1 for `DMAGO channel, base[, ns]` (as Linux `_trigger`), when `channel` was given. */
+  readonly go?: DebugInstrRegs
   /** True when the program fits Linux's 256-byte request slot (`mcbufsz / 2`). */
   readonly fitsLinuxSlot: boolean
 }
@@ -179,7 +186,10 @@ export function buildProgram(r: ProgramRequest): BuiltProgram {
   }
   instrs.push({ op: 'DMASEV', length: 2, event: r.event }, { op: 'DMAEND', length: 1 })
   const bytes = encodeAll(instrs)
-  return { bytes, instrs, ccr, bursts: total, dregBeats, listing: disassemble(bytes), fitsLinuxSlot: bytes.length <= 256 }
+  const base = (r.base ?? 0) >>> 0
+  const listing = disassemble(bytes, { base })
+  const common = { bytes, instrs, ccr, bursts: total, dregBeats, listing, fitsLinuxSlot: bytes.length <= 256 }
+  return r.channel === undefined ? common : { ...common, go: dbgGo(r.channel, base, r.nonSecure ?? false) }
 }
 
 /** DMAC properties Linux reads from CR0/CRD to choose memcpy geometry. */
@@ -225,6 +235,15 @@ export function buildMemcpy(o: MemcpyOptions): BuiltProgram {
   const g = o.burstSize === undefined || o.burstLen === undefined ? linuxMemcpyGeometry(o.src, o.dst, o.len, o.geometry) : null
   const { geometry: _g, burstSize, burstLen, ...rest } = o
   return buildProgram({ ...rest, direction: 'mem-to-mem', burstSize: burstSize ?? g!.burstSize, burstLen: burstLen ?? g!.burstLen })
+}
+
+/**
+ * Bus address of a channel's request slot in Linux's microcode buffer:
+ * `mcode_bus + channel * mcbufsz + slot * mcbufsz / 2` with mcbufsz = 512
+ * (`_reset_thread`, `MCODE_BUFF_PER_REQ * 2`).
+ */
+export function linuxMicrocodeAddress(mcodeBus: number, channel: number, slot: 0 | 1, mcbufsz = 512): number {
+  return (mcodeBus + channel * mcbufsz + slot * (mcbufsz / 2)) >>> 0
 }
 
 /** Listing of a built program at a bus address (e.g. Linux's `mc_bus`). */
