@@ -220,7 +220,7 @@ export class Mmu400 implements PortHost {
     this.waiters.clear()
     for (const ctx of this.contexts) ctx.stalled = false
     for (const p of held) {
-      p.waitingOn = undefined
+      p.clearStall()
       this.notify(p)
     }
     this.updateIrqs()
@@ -476,8 +476,12 @@ export class Mmu400 implements PortHost {
 
   private hold(ctx: Context, port: Mmu400Port, va: number, byFault: boolean): void {
     port.waitingOn = ctx
-    port.stalledByFault = byFault
-    port.stalledVa = va
+    const page = Math.floor(va / PAGE)
+    const k = port.heldPages.indexOf(page)
+    if (k < 0) {
+      port.heldPages.push(page)
+      port.heldByFault.push(byFault)
+    } else if (byFault) port.heldByFault[k] = true
     let list = this.waiters.get(ctx)
     if (list === undefined) this.waiters.set(ctx, (list = []))
     if (!list.includes(port)) list.push(port)
@@ -485,7 +489,7 @@ export class Mmu400 implements PortHost {
     if (this.tracer?.on) this.tracer.instant(SMMU_TRACE.smmu_stall, ctx.track, va, port.streamId ?? -1)
   }
 
-  /** RESUME: releases the stalled transaction(s) of bank `i`, retrying or terminating the one that faulted. */
+  /** RESUME: releases the stalled transaction(s) of bank `i`, retrying or terminating the one(s) that faulted. */
   private resume(i: number, terminate: boolean): void {
     const ctx = this.contexts[i]!
     if (!ctx.stalled) return
@@ -496,11 +500,16 @@ export class Mmu400 implements PortHost {
     this.waiters.delete(ctx)
     if (this.tracer?.on) this.tracer.instant(SMMU_TRACE.smmu_resume, ctx.track, terminate ? 'terminate' : 'retry', list.length)
     for (const p of list) {
-      p.waitingOn = undefined
-      if (terminate && p.stalledByFault) {
-        p.terminatePending = true
-        p.terminateAbort = ctx.cfre
+      if (terminate) {
+        p.heldPages.forEach((page, k) => {
+          if (!p.heldByFault[k]) return
+          p.terminatedPages.push(page)
+          p.terminatedAbort.push(ctx.cfre)
+        })
       }
+      p.waitingOn = undefined
+      p.heldPages.length = 0
+      p.heldByFault.length = 0
       this.notify(p)
     }
     this.updateIrqs()
@@ -627,17 +636,8 @@ export class Mmu400 implements PortHost {
     while (done < len) {
       const va = addr + done
       let outcome: Outcome
-      if (port.terminatePending) {
-        // The retry of a transaction RESUME terminated gets the fault response, once.
-        port.terminatePending = false
-        if (Math.floor(va / PAGE) === Math.floor(port.stalledVa / PAGE)) {
-          outcome = port.terminateAbort ? Outcome.ABORT : Outcome.RAZ
-          this.xSpan = PAGE - (va % PAGE)
-        } else outcome = this.translateAt(va, write, attrs, sid, port)
-      } else if (port.waitingOn !== undefined) {
-        // Still held: the master retried before RESUME.
-        outcome = Outcome.STALL
-      } else outcome = this.translateAt(va, write, attrs, sid, port)
+      if (port.terminatedPages.length === 0 && port.heldPages.length === 0) outcome = this.translateAt(va, write, attrs, sid, port)
+      else outcome = this.heldOutcome(port, va, write, attrs, sid)
       const n = Math.min(len - done, this.xSpan)
       if (outcome === Outcome.OK) {
         const pa = this.xPa
@@ -661,6 +661,28 @@ export class Mmu400 implements PortHost {
   }
 
   /**
+   * An access from a port with held or terminated accesses: the retry of a
+   * terminated one gets the fault response (once); a premature retry of a
+   * held one stays held; anything else translates normally.
+   */
+  private heldOutcome(port: Mmu400Port, va: number, write: boolean, attrs: BusAttrs, sid: number): Outcome {
+    const page = Math.floor(va / PAGE)
+    const k = port.terminatedPages.indexOf(page)
+    if (k >= 0) {
+      const abort = port.terminatedAbort[k]!
+      port.terminatedPages.splice(k, 1)
+      port.terminatedAbort.splice(k, 1)
+      this.xSpan = PAGE - (va % PAGE)
+      return abort ? Outcome.ABORT : Outcome.RAZ
+    }
+    if (port.heldPages.includes(page)) {
+      this.xSpan = PAGE - (va % PAGE)
+      return Outcome.STALL
+    }
+    return this.translateAt(va, write, attrs, sid, port)
+  }
+
+  /**
    * Translates one access as a master's would be (recording faults, filling
    * the TLB, possibly stalling the SMMU's internal probe port) without
    * touching memory. For tests and teaching views.
@@ -668,8 +690,7 @@ export class Mmu400 implements PortHost {
   translate(va: number, access: AccessSpec): TranslateResult {
     const attrs = busAttrs({ streamId: access.streamId, priv: access.priv ?? false, instr: access.instr ?? false, secure: access.secure ?? false })
     const p = this.probePort
-    p.waitingOn = undefined
-    p.terminatePending = false
+    p.clearStall()
     const o = this.translateAt(va, access.write ?? false, attrs, access.streamId, p)
     return { outcome: OUTCOME_NAME[o], pa: o === Outcome.OK ? this.xPa : 0, span: this.xSpan }
   }

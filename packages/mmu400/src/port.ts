@@ -22,17 +22,18 @@ export class Mmu400Port implements MasterPort {
   private readonly host: PortHost
   private readonly listeners: (() => void)[] = []
 
-  // Stall bookkeeping, owned by the SMMU.
-  /** @internal The context this port's last access is stalled in. */
+  // Stall bookkeeping, owned by the SMMU (a master such as the PL330 may have
+  // several accesses held at once, one per channel).
+  /** @internal The context this port's accesses are stalled in. */
   waitingOn: Context | undefined = undefined
-  /** @internal The stalled access is the one that faulted (not one held behind it). */
-  stalledByFault = false
-  /** @internal RESUME terminated the stalled access: its retry gets the fault response. */
-  terminatePending = false
-  /** @internal The terminated access aborts (CFRE = 1) rather than RAZ/WI. */
-  terminateAbort = false
-  /** @internal Input address of the stalled access. */
-  stalledVa = 0
+  /** @internal Input pages (VA / 4 KiB) of the held accesses. */
+  readonly heldPages: number[] = []
+  /** @internal For each held page: the access there is one that faulted (not one held behind it). */
+  readonly heldByFault: boolean[] = []
+  /** @internal Pages whose held access RESUME terminated: the retry there gets the fault response, once. */
+  readonly terminatedPages: number[] = []
+  /** @internal For each terminated page: abort (CFRE = 1) rather than RAZ/WI. */
+  readonly terminatedAbort: boolean[] = []
 
   constructor(host: PortHost, streamId: number | undefined) {
     this.host = host
@@ -60,6 +61,15 @@ export class Mmu400Port implements MasterPort {
   /** True while an access of this port is held by a stall. */
   get stalled(): boolean {
     return this.waitingOn !== undefined
+  }
+
+  /** @internal Forgets every held or terminated access (SMMU reset, probe use). */
+  clearStall(): void {
+    this.waitingOn = undefined
+    this.heldPages.length = 0
+    this.heldByFault.length = 0
+    this.terminatedPages.length = 0
+    this.terminatedAbort.length = 0
   }
 
   /** @internal Runs the resume listeners. */

@@ -122,4 +122,30 @@ test('a second fault while stalled with HUPCF = 1 sets MULTI and SS and also sta
   assert.is(tb.resp, BusResp.SLVERR)
 })
 
+test('one port, two held accesses (two DMA channels): terminate ends the faulting one, retries the one held behind', () => {
+  const f = fixture()
+  const pt = linuxAttach(f, { sctlr: STALL_SCTLR })
+  pt.map(0x1000, RAM_BASE)
+  const m = master(f)
+  const faulting = m.start(0x9000, 4)
+  const behind = m.start(0x1000, 4)
+  assert.is(faulting.resp, BusResp.STALL)
+  assert.is(behind.resp, BusResp.STALL)
+  assert.is(m.stalledTransfers.length, 2)
+  f.w(f.cb(0) + 0x8, 1)
+  assert.is(faulting.resp, BusResp.SLVERR)
+  assert.is(behind.resp, BusResp.OKAY)
+  assert.is(m.stalledTransfers.length, 0)
+})
+
+test('HUPCF = 1: the same port can still use other pages while one access is held', () => {
+  const f = fixture()
+  const pt = linuxAttach(f, { sctlr: STALL_SCTLR | 0x100 })
+  pt.map(0x1000, RAM_BASE)
+  const m = master(f)
+  assert.is(m.start(0x9000, 4).resp, BusResp.STALL)
+  assert.ok(m.read(0x1000, 4).ok)
+  assert.is(m.read(0x9000, 4).respName, 'STALL', 'a premature retry of the held access stays held')
+})
+
 test.run()
