@@ -8,7 +8,7 @@
  * enter it through the syscall layer.
  */
 import { SimSystem } from '@vfio-sim/sim'
-import { Devfs } from './fs/devfs.ts'
+import { DEV_NULL, Devfs } from './fs/devfs.ts'
 import { Kernfs } from './fs/kernfs.ts'
 import { PrintkLog, type LogLevel, type LogRecord } from './kernel/printk.ts'
 import { waitEvent } from './kernel/wait.ts'
@@ -62,6 +62,7 @@ export class Kernel {
     this.pages = new PageAllocator(this.sys.memory)
     this.pages.discover = () => this.sys.bus.map.filter(r => r.device === undefined)
     this.irq = new IrqCore(this)
+    this.devfs.add('null', DEV_NULL)
   }
 
   /** A new pid (pids are never reused within one boot; deterministic). */

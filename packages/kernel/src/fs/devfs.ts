@@ -82,3 +82,15 @@ export class Devfs {
     return [...this.nodes.keys()].sort()
   }
 }
+
+/** /dev/null (drivers/char/mem.c): reads give end of file, writes are swallowed. */
+export const DEV_NULL: DevNode = {
+  mode: 0o666,
+  uid: 0,
+  gid: 0,
+  open: () => ({
+    read: () => 0,
+    write: (_f, data) => data.length,
+    poll: () => 0x001 | 0x004 | 0x040 | 0x100,
+  }),
+}

@@ -20,8 +20,9 @@ const DIR_FOPS: FileOperations = {
 export function doFilpOpen(kernel: Kernel, task: Task, path: string, flags: number): OpenFile {
   if (!Number.isInteger(flags)) kerr('EINVAL')
   if ((flags & O_PATH) !== 0) kerr('EINVAL') // O_PATH descriptors are not modelled
+  // Access mode 3 is Linux's "ioctl only" mode: permission for read and
+  // write is checked, but the fd can do neither.
   const acc = flags & O_ACCMODE
-  if (acc === O_ACCMODE) kerr('EINVAL')
   let d: Dentry
   try {
     d = lookup(kernel, path, (flags & O_NOFOLLOW) === 0)
@@ -38,7 +39,8 @@ export function doFilpOpen(kernel: Kernel, task: Task, path: string, flags: numb
 
   const read = fmodeCanRead(flags)
   const write = fmodeCanWrite(flags)
-  permission(d, task.cred, (read ? MAY_READ : 0) | (write ? MAY_WRITE : 0))
+  const ioctlOnly = acc === O_ACCMODE
+  permission(d, task.cred, (read || ioctlOnly ? MAY_READ : 0) | (write || ioctlOnly ? MAY_WRITE : 0))
 
   const storedFlags = flags & ~O_CLOEXEC
   if (isDir) return new OpenFile(DIR_FOPS, storedFlags, d.path)

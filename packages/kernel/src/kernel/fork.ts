@@ -3,8 +3,8 @@
  * descriptor table) and kernel/exit.c (do_exit: exit_mm, then exit_files).
  * Every user process of the simulation is one task.
  */
-import { PAGE_SIZE } from '@vfio-sim/sim'
-import { MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PROT_READ, PROT_WRITE } from '@vfio-sim/uapi'
+import { MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, O_RDWR, PROT_READ, PROT_WRITE } from '@vfio-sim/uapi'
+import { doFilpOpen } from '../fs/open.ts'
 import type { Kernel } from '../kernel.ts'
 import { FdTable } from '../fs/fdtable.ts'
 import { STACK_SIZE, STACK_START, UserMm } from '../mm/mmap.ts'
@@ -26,6 +26,8 @@ export interface SpawnOptions {
   readonly rlimits?: { readonly memlock?: number; readonly nofile?: number }
   /** Command name, default "proc". */
   readonly comm?: string
+  /** Open fds 0, 1, 2 on /dev/null, as a process started from a shell has stdio (default true; first open() then gets fd 3). */
+  readonly stdio?: boolean
 }
 
 /** A user task. */
@@ -72,9 +74,10 @@ export function spawnTask(kernel: Kernel, opts: SpawnOptions = {}): TaskStruct {
   const pid = kernel.allocPid()
   const t = new TaskStruct(kernel, pid, opts)
   kernel.tasks.set(pid, t)
+  if (opts.stdio ?? true) {
+    const nul = doFilpOpen(kernel, t, '/dev/null', O_RDWR)
+    for (let fd = 0; fd < 3; fd++) t.files.install(fd === 0 ? nul : nul.get(), false)
+  }
   t.mm.mmap({ addr: STACK_START, length: STACK_SIZE, prot: PROT_READ | PROT_WRITE, flags: MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, file: undefined, offset: 0 }, t)
   return t
 }
-
-/** Size of the scratch area at the top of the stack used for ioctl structs passed by value. */
-export const STACK_SCRATCH = STACK_SIZE - PAGE_SIZE
