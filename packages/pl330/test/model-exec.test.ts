@@ -278,4 +278,84 @@ test('status is visible while a transfer runs (virtual time advances per quantum
   assert.is(rig.readl(0x400), 0x81100000)
 })
 
+test('burst size wider than the data bus (16-byte beats on a 64-bit bus) → operand_invalid, precise', () => {
+  const rig = new Pl330Rig()
+  run(rig, [MOV('CCR', 1 | (4 << 1) | (1 << 14) | (3 << 15)), MOV('SAR', 0x80000000), LD, END])
+  assert.is(rig.readl(0x40), 2)
+  assert.is(rig.readl(0x104), PROG + 12)
+  const wide = new Pl330Rig({ config: { dataWidthBits: 128 } })
+  run(wide, [MOV('CCR', 1 | (4 << 1) | (1 << 14) | (4 << 15)), MOV('SAR', 0x80000000), MOV('DAR', 0x80001000), LD, ST, END])
+  assert.is(wide.readl(0x40), 0, '16-byte beats are fine on a 128-bit bus')
+  assert.is(wide.readl(0x404), 0x80001010)
+})
+
+test('DMALDS/DMASTS on a Single request move one beat; DMALPENDB falls through on Single', () => {
+  const rig = new Pl330Rig()
+  rig.load(0x80000000, Array.from({ length: 64 }, (_, i) => i + 1))
+  const ccr = 0x1 | (2 << 1) | (3 << 4) | (1 << 14) | (2 << 15) | (3 << 18) | (1 << 9) | (1 << 23)
+  const LDS: Instr = { op: 'DMALD', length: 1, cond: 'single' }
+  const STS: Instr = { op: 'DMAST', length: 1, cond: 'single' }
+  const LPENDB: Instr = { op: 'DMALPEND', length: 2, lc: 0, cond: 'burst', forever: false, jump: 2 }
+  run(rig, [MOV('CCR', ccr), MOV('SAR', 0x80000000), MOV('DAR', 0x80001000), LP(0, 4), LDS, STS, LPENDB, END])
+  assert.is(rig.readl(0x40), 0)
+  assert.is(rig.readl(0x400), 0x80000004, 'one 4-byte beat loaded')
+  assert.is(rig.readl(0x404), 0x80001004, 'one 4-byte beat stored')
+  assert.is(rig.readl(0x40c), 3, 'the B-conditional DMALPEND did not touch LC0')
+  assert.equal(Array.from(rig.sys.memory.slice(0x80001000, 5)), [1, 2, 3, 4, 0])
+})
+
+test('DMAKILL in a channel program stops the channel; the manager waits in DMAWFE with DSR.wakeup_event', () => {
+  const rig = new Pl330Rig({ config: { bootFromPc: true, bootAddr: PROG + 0x800 } })
+  rig.load(PROG + 0x800, encodeAll([WFE(5), END]))
+  rig.run()
+  assert.is(rig.readl(0x000) & 15, 4)
+  assert.is((rig.readl(0x000) >>> 4) & 31, 5)
+  run(rig, [{ op: 'DMAKILL', length: 1 }, SEV(5)], 0)
+  assert.is(rig.readl(0x100) & 15, 0)
+  assert.is(rig.readl(0x000) & 15, 4, 'the DMASEV after DMAKILL never ran')
+  rig.debug(0x28340000)
+  rig.run()
+  assert.is(rig.readl(0x000) & 15, 0, 'manager woke and ended')
+})
+
+test('clearing an INTEN bit turns a raised interrupt into a pending event', () => {
+  const rig = new Pl330Rig()
+  rig.writel(0x20, 1)
+  run(rig, [SEV(0), END], 0)
+  assert.ok(rig.sys.irqc.isPending(65))
+  rig.writel(0x20, 0)
+  assert.not.ok(rig.sys.irqc.isPending(65))
+  assert.is(rig.readl(0x24), 1)
+  run(rig, [WFE(0), END], 1, PROG + 0x100)
+  assert.is(rig.readl(0x108) & 15, 0, 'DMAWFE consumed it')
+  assert.is(rig.readl(0x24), 0)
+})
+
+test('Linux on a non-secure manager: NS CCR 0x00BDC2F7, DMAGO ns, non-secure fetches and data', () => {
+  const log: Txn[] = []
+  const rig = new Pl330Rig({ port: recordingPort(log), config: { mgrNsAtReset: true, irqNs: 0xffff }, secureCpu: false })
+  rig.load(0x80000000, new Array(4096).fill(0x5a))
+  rig.writel(0x20, 1)
+  run(rig, [MOV('CCR', 0x00bdc2f7), MOV('SAR', 0x80000000), MOV('DAR', 0x80100000), LP(1, 32), LD, ST, LPEND(1, 2), SEV(0), END], 0, PROG, true)
+  assert.is(rig.readl(0x40), 0)
+  assert.is(rig.readl(0x28), 1)
+  assert.is(rig.sys.memory.read8(0x80100fff), 0x5a)
+  assert.ok(log.every(t => !t.attrs.secure), 'every transaction non-secure')
+})
+
+test('trace: every instruction, fault and IRQ change is recorded on the thread tracks', () => {
+  const rig = new Pl330Rig()
+  const lines: string[] = []
+  rig.sys.tracer.addSink({ record: r => { if (r.decl) lines.push(`${r.track} ${r.decl.name}`) } })
+  rig.writel(0x20, 1)
+  run(rig, [SEV(0), END], 0)
+  rig.load(PROG + 0x100, [0x02])
+  rig.go(1, PROG + 0x100)
+  rig.run()
+  assert.ok(lines.includes('pl330/ch0 pl330_insn'))
+  assert.ok(lines.includes('pl330/manager pl330_irq'))
+  assert.ok(lines.includes('pl330/ch1 pl330_fault'))
+  assert.ok(lines.includes('pl330/ch1 pl330_state'))
+})
+
 test.run()
