@@ -18,6 +18,8 @@
  * not imported from the PL330 model.
  */
 import { BusResp, IrqReturn } from '@vfio-sim/sim'
+import { errnoNumber } from '@vfio-sim/uapi'
+import { isKernelError } from '../../errno.ts'
 import type { Kernel } from '../../kernel.ts'
 import { AmbaDevice, ambaDriverRegister } from '../amba/bus.ts'
 import { type Device, devErr, devInfo } from '../base/core.ts'
@@ -163,11 +165,16 @@ function pl330Probe(kernel: Kernel, dev: Device, periphId: number): number {
     return -E.EINVAL
   }
   const pl: Pl330Dmac = { base, cfg, irqs: dev.irqs }
-  // devm_request_irq for every interrupt the device has.
-  const irqc = kernel.sys.irqc
+  // devm_request_irq(irq, pl330_irq_handler, 0, dev_name, pl330) for every interrupt the device has.
+  const requested: number[] = []
   for (const irq of pl.irqs) {
-    irqc.setHandler(irq, () => pl330Update(kernel, dev, pl))
-    irqc.enable(irq)
+    try {
+      kernel.irq.request(irq, () => pl330Update(kernel, dev, pl), 0, dev.name, pl)
+      requested.push(irq)
+    } catch (e) {
+      for (const r of requested) kernel.irq.free(r, pl)
+      return isKernelError(e) ? -(errnoNumber(e.code) ?? E.EINVAL) : -E.EINVAL
+    }
   }
   dev.driverData = pl
   devInfo(dev, `Loaded driver for PL330 DMAC-${periphId.toString(16)}`)
@@ -179,10 +186,7 @@ function pl330Probe(kernel: Kernel, dev: Device, periphId: number): number {
 function pl330Remove(kernel: Kernel, dev: Device): void {
   const pl = dev.driverData as Pl330Dmac | undefined
   if (pl === undefined) return
-  for (const irq of pl.irqs) {
-    kernel.sys.irqc.disable(irq)
-    kernel.sys.irqc.setHandler(irq, undefined)
-  }
+  for (const irq of pl.irqs) kernel.irq.free(irq, pl)
 }
 
 /** The AMBA `dma-pl330` driver (as Linux's). */
