@@ -186,7 +186,10 @@ export class VfioIommuType1 {
 
   /** The page sizes the container reports (`iova_pgsizes`). */
   get pgsizeBitmap(): bigint {
-    let bitmap = this.profile === 'rfc-v5' ? U64_MAX : PAGE_MASK_U64
+    // vfio_update_pgsize_bitmap (vfio_pgsize_bitmap in 3.15): AND over the
+    // domains, starting from ULONG_MAX; PAGE_MASK while there is no domain.
+    if (this.domains.length === 0) return PAGE_MASK_U64
+    let bitmap = U64_MAX
     for (const d of this.domains) bitmap &= d.pgsizeBitmap
     // Sub-page sizes are hidden and PAGE_SIZE offered instead (pinning is per page).
     if ((bitmap & ~PAGE_MASK_U64) !== 0n) bitmap = (bitmap & PAGE_MASK_U64) | BigInt(PAGE_SIZE)
