@@ -191,7 +191,6 @@ export class Mmu400 implements PortHost {
     this.s2cr = new Uint32Array(c.smrGroups)
     this.smr = new Uint32Array(c.smrGroups)
     this.mmio = new Mmu400Mmio(table, this.hooks())
-    this.mmio.setResetValue(this.r['PIDR']!, (i: number) => BigInt(ids[i]!))
     const top = this.r['PIDR_TOP']
     if (top !== undefined) this.mmio.setResetValue(top, (i: number) => BigInt(ids[i]!))
     this.probePort = new Mmu400Port(this, undefined)

@@ -78,6 +78,9 @@ export const GR0_OFF = {
 /** Offsets in global space 1, relative to its page (spec §1.3). */
 export const GR1_OFF = { CBAR: 0x000, CBFRSYNRA: 0x400, CBA2R: 0x800 } as const
 
+/** Names of the ID registers at GR0 0xFD0…0xFFC, in address order. */
+export const ID_NAMES = ['PIDR4', 'PIDR5', 'PIDR6', 'PIDR7', 'PIDR0', 'PIDR1', 'PIDR2', 'PIDR3', 'CIDR0', 'CIDR1', 'CIDR2', 'CIDR3'] as const
+
 const f = (shift: number, width: number, doc?: string, access?: 'rw' | 'ro' | 'wo' | 'w1c') =>
   ({ shift, width, ...(doc !== undefined ? { doc } : {}), ...(access !== undefined ? { access } : {}) })
 
@@ -155,7 +158,7 @@ export function mmu400Registers(c: ResolvedConfig) {
         INSTCFG: f(26, 2, '0 as presented, 2 data, 3 instruction'), IMPDEF: f(28, 4),
       },
     },
-    PIDR: { offset: GR0_OFF.PIDR4, count: 12, stride: 4, access: 'ro', doc: 'PIDR4-7, PIDR0-3, CIDR0-3 (ARM part 0x480)' },
+    ...Object.fromEntries(ID_NAMES.map((name, i) => [name, { offset: GR0_OFF.PIDR4 + 4 * i, access: 'ro', reset: ids[i]!, doc: i === 6 ? 'ARCH[7:4] = version - 1 (read by 3.x drivers)' : i < 8 ? 'peripheral ID (ARM part 0x480)' : 'component ID' } satisfies RegisterSpec])),
     ...(c.contextBanks < c.numPage ? {
       PIDR_TOP: { offset: c.windowSize - 0x30, count: 12, stride: 4, access: 'ro', doc: 'mirror of PIDR/CIDR at the top of the window (last CB page unimplemented)' },
     } : {}),
