@@ -127,6 +127,11 @@ test('labels and symbols as 32-bit operands (DMAGO of a channel program at base 
   assert.is(p.labels.get('chan_prog'), 7)
 })
 
+test('symbols in small operands, even when they start with the P/C/E prefix letter', () => {
+  const p = assemble('DMAWFP PERIPH, burst\nDMASEV EV\nDMAGO CH, 0', { symbols: { PERIPH: 3, EV: 4, CH: 5 } })
+  assert.equal([...p.bytes], [0x32, 0x18, 0x34, 0x20, 0xa0, 0x05, 0, 0, 0, 0])
+})
+
 test('.byte emits raw bytes', () => {
   assert.equal(bytesOf('.byte 0x02, 3\nDCB 255'), [2, 3, 255])
 })

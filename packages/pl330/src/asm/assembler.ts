@@ -137,9 +137,9 @@ export function tryAssemble(source: string, options: AsmOptions = {}): AsmResult
 
   // A numeric operand in [lo, hi]; `prefix` (P, C, E) may precede it.
   const num = (tok: Token, lo: number, hi: number, what: string, prefix = ''): number | null => {
-    let t = tok.text
-    if (prefix && t.length > 1 && t[0]!.toUpperCase() === prefix) t = t.slice(1)
-    const v = parseNumber(t) ?? (Object.hasOwn(symbols, t) ? symbols[t]! : null)
+    const t = tok.text
+    const stripped = prefix && t.length > 1 && t[0]!.toUpperCase() === prefix ? t.slice(1) : null
+    const v = Object.hasOwn(symbols, t) ? symbols[t]! : (parseNumber(t) ?? (stripped === null ? null : parseNumber(stripped)))
     if (v === null) return err(tok.col, `${what}: expected a number, got '${tok.text}'`)
     if (!Number.isInteger(v) || v < lo || v > hi) return err(tok.col, `${what} ${v} out of range ${lo}..${hi}`)
     return v
