@@ -16,7 +16,10 @@ interface Extent { start: number; end: number }
 /** The model: only the invariant text, in page units. */
 class UnmapLawModel {
   extents: Extent[] = []
-  constructor(readonly v2: boolean) {}
+  readonly v2: boolean
+  constructor(v2: boolean) {
+    this.v2 = v2
+  }
 
   /** §15.12–13: size 0 → EINVAL; overlap with any live mapping → EEXIST; else a new, separate entry. */
   map(i: number, s: number): number | string {
