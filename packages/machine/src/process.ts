@@ -14,8 +14,16 @@ const IOCTL_STACK_MAX = 64 * 1024
 /** Bytes a process passes to write/poke: raw bytes, or a string (UTF-8). */
 export type UserBytes = Uint8Array | string
 
-function toBytes(b: UserBytes): Uint8Array {
-  return typeof b === 'string' ? new TextEncoder().encode(b) : b
+function toBytes(b: UserBytes, call: string): Uint8Array {
+  if (typeof b === 'string') return new TextEncoder().encode(b)
+  if (!(b instanceof Uint8Array)) throw new SysError('EFAULT', call, { detail: 'bytes must be a Uint8Array or a string' })
+  return b
+}
+
+/** A store's value must be a finite number (a C program cannot pass anything else). */
+function checkValue(v: unknown, call: string): number {
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new SysError('EINVAL', call, { detail: 'value must be a finite number' })
+  return v
 }
 
 /** A user process. */
@@ -71,7 +79,7 @@ export class Process {
 
   /** write(2), or pwrite64(2) with `pos`. Returns the byte count. */
   write(fd: number, bytes: UserBytes, pos?: number): number {
-    return syscall(pos === undefined ? 'write' : 'pwrite64', () => sc.sysWrite(this.live('write'), fd, toBytes(bytes), pos))
+    return syscall(pos === undefined ? 'write' : 'pwrite64', () => sc.sysWrite(this.live('write'), fd, toBytes(bytes, 'write'), pos))
   }
 
   /**
@@ -133,7 +141,7 @@ export class Process {
 
   /** Writes bytes to user memory. */
   poke(vaddr: number, bytes: UserBytes): void {
-    syscall('poke', () => this.live('poke').mm.poke(vaddr, toBytes(bytes)))
+    syscall('poke', () => this.live('poke').mm.poke(vaddr, toBytes(bytes, 'poke')))
   }
 
   /** One 8-bit load (one bus access on a device mapping). */
@@ -158,22 +166,22 @@ export class Process {
 
   /** One 8-bit store. */
   write8(vaddr: number, v: number): void {
-    syscall('write8', () => this.live('write8').mm.store(vaddr, 1, v))
+    syscall('write8', () => this.live('write8').mm.store(vaddr, 1, checkValue(v, 'write8')))
   }
 
   /** One 16-bit store. */
   write16(vaddr: number, v: number): void {
-    syscall('write16', () => this.live('write16').mm.store(vaddr, 2, v))
+    syscall('write16', () => this.live('write16').mm.store(vaddr, 2, checkValue(v, 'write16')))
   }
 
   /** One 32-bit store. */
   write32(vaddr: number, v: number): void {
-    syscall('write32', () => this.live('write32').mm.store(vaddr, 4, v >>> 0))
+    syscall('write32', () => this.live('write32').mm.store(vaddr, 4, checkValue(v, 'write32') >>> 0))
   }
 
   /** One 64-bit store. */
   write64(vaddr: number, v: bigint | number): void {
-    syscall('write64', () => this.live('write64').mm.store64(vaddr, BigInt(v)))
+    syscall('write64', () => this.live('write64').mm.store64(vaddr, typeof v === 'bigint' ? v : BigInt(Math.trunc(checkValue(v, 'write64')))))
   }
 
   // --- conveniences built from the calls above, as a shell would use them ---
@@ -199,7 +207,7 @@ export class Process {
   writeFile(path: string, s: UserBytes): void {
     const fd = this.open(path, O_WRONLY)
     try {
-      const b = toBytes(s)
+      const b = toBytes(s, 'write')
       let off = 0
       do {
         const n = this.write(fd, b.subarray(off))

@@ -4,6 +4,7 @@
  * closed fd gives POLLNVAL; a negative fd is skipped. If nothing is ready the
  * machine runs until something is, or the timeout (virtual ns) expires.
  */
+import { kerr } from '../errno.ts'
 import type { Kernel } from '../kernel.ts'
 import type { Task } from '../kernel/sched.ts'
 import { POLL } from './file.ts'
@@ -42,6 +43,9 @@ function scan(task: Task, fds: PollFd[]): number {
  * goes idle); 0 does not wait.
  */
 export function sysPoll(kernel: Kernel, task: Task, fds: PollFd[], timeoutNs?: number): number {
+  if (!Array.isArray(fds) || fds.some(p => typeof p !== 'object' || p === null || typeof p.fd !== 'number' || typeof p.events !== 'number')) kerr('EFAULT')
+  if (fds.length > task.rlimits.nofile.cur) kerr('EINVAL')
+  if (timeoutNs !== undefined && typeof timeoutNs !== 'number') kerr('EINVAL')
   let ready = scan(task, fds)
   if (ready > 0 || timeoutNs === 0) return ready
   const deadline = timeoutNs === undefined || timeoutNs < 0 ? undefined : kernel.now + timeoutNs

@@ -267,7 +267,7 @@ export class UserMm implements MmStruct {
    * -1 if every span was handled. Needs VM_READ (or VM_WRITE with `write`).
    */
   private walk(addr: number, len: number, write: boolean, fn: (v: Vma, a: number, n: number, off: number) => boolean): number {
-    if (!Number.isInteger(addr) || !Number.isInteger(len) || len < 0 || addr < 0 || addr + len > TASK_SIZE) return Math.max(0, addr)
+    if (!Number.isInteger(addr) || !Number.isInteger(len) || len < 0 || addr < 0 || addr + len > TASK_SIZE) return Number.isFinite(addr) && addr >= 0 ? addr : 0
     let done = 0
     while (done < len) {
       const a = addr + done
@@ -309,7 +309,7 @@ export class UserMm implements MmStruct {
   }
 
   copyFromUser(addr: number, len: number): Uint8Array {
-    if (!Number.isInteger(len) || len < 0) kerr('EFAULT')
+    if (this.walk(addr, len, false, () => true) >= 0) kerr('EFAULT', `copy_from_user: bad address 0x${addr.toString(16)}`)
     const out = new Uint8Array(len)
     if (this.readSpan(out, addr, len) >= 0) kerr('EFAULT', `copy_from_user: bad address 0x${addr.toString(16)}`)
     return out
@@ -323,6 +323,9 @@ export class UserMm implements MmStruct {
 
   /** A user-mode bulk load (SIGSEGV/SIGBUS as {@link UserFaultError}). */
   peek(addr: number, len: number): Uint8Array {
+    // Check the whole range before allocating the result (len may be absurd).
+    const unmapped = this.walk(addr, len, false, () => true)
+    if (unmapped >= 0) this.fault(unmapped, false)
     const out = new Uint8Array(len)
     const bad = this.readSpan(out, addr, len)
     if (bad >= 0) this.fault(bad, false)
@@ -362,6 +365,7 @@ export class UserMm implements MmStruct {
 
   /** One user-mode store of `size` bytes (`value` taken modulo 2^(8·size)). */
   store(addr: number, size: 1 | 2 | 4, value: number): void {
+    value = size === 4 ? value >>> 0 : value & (size === 2 ? 0xffff : 0xff)
     const v = this.findVma(addr)
     if (v !== undefined && v.pfnBase !== undefined && addr + size <= v.end && (v.flags & VM.WRITE) !== 0) {
       const bus = this.kernel.sys.bus
