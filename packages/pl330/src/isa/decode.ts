@@ -25,6 +25,15 @@ const STB: Instr = Object.freeze({ op: 'DMAST', length: 1, cond: 'burst' })
 
 const MOV_REGS = ['SAR', 'CCR', 'DAR'] as const
 
+/** The shared record of every valid one-byte instruction, by byte 0 (null otherwise). */
+const SINGLES: readonly (Instr | null)[] = (() => {
+  const t: (Instr | null)[] = new Array<Instr | null>(256).fill(null)
+  const put = (b: number, i: Instr): void => { t[b] = i }
+  put(0x00, END); put(0x01, KILL); put(0x18, NOP); put(0x12, RMB); put(0x13, WMB); put(0x0c, STZ)
+  put(0x04, LD); put(0x05, LDS); put(0x07, LDB); put(0x08, ST); put(0x09, STS); put(0x0b, STB)
+  return t
+})()
+
 function fail(fault: DecodeFault, opcode: number, length: number, mnemonic: InstrOp | null, reason: string): DecodeError {
   return { op: 'error', fault, opcode, length, mnemonic, reason }
 }
@@ -65,6 +74,9 @@ function u32(b: Uint8Array, o: number): number {
 export function decode(bytes: Uint8Array, offset: number): Instr | DecodeError {
   if (!(offset >= 0) || offset >= bytes.length) return fail('truncated', -1, 1, null, 'no instruction byte')
   const b0 = bytes[offset]!
+  // Fast path: one-byte instructions are shared frozen records.
+  const single = SINGLES[b0]
+  if (single !== null) return single!
   const row = ROW_OF_BYTE0[b0]!
   if (row < 0) return fail('undef_instr', b0, 1, null, `undefined opcode ${hex2(b0)}`)
   const enc = ENCODINGS[row]!
@@ -72,43 +84,30 @@ export function decode(bytes: Uint8Array, offset: number): Instr | DecodeError {
   if (offset + len > bytes.length) {
     return fail('truncated', b0, len, enc.op, `${enc.op} needs ${len} bytes, ${bytes.length - offset} left`)
   }
-  const b1 = len > 1 ? bytes[offset + 1]! : 0
-  const bad = (why: string): DecodeError => fail('operand_invalid', b0, len, enc.op, `${enc.op}: ${why}`)
+  const b1 = bytes[offset + 1]!
   switch (enc.op) {
-    case 'DMAEND': return END
-    case 'DMAKILL': return KILL
-    case 'DMANOP': return NOP
-    case 'DMARMB': return RMB
-    case 'DMAWMB': return WMB
-    case 'DMASTZ': return STZ
-    case 'DMALD': {
-      const c = condOf(b0)
-      if (c === null) return bad(`bs=1 x=0 form ${hex2(b0)} is invalid`)
-      return c === 'always' ? LD : c === 'single' ? LDS : LDB
-    }
-    case 'DMAST': {
-      const c = condOf(b0)
-      if (c === null) return bad(`bs=1 x=0 form ${hex2(b0)} is invalid`)
-      return c === 'always' ? ST : c === 'single' ? STS : STB
-    }
+    case 'DMALD':
+    case 'DMAST':
+      // only the invalid bs=1,x=0 forms get here (the valid ones are SINGLES)
+      return invalid(enc.op, b0, len, `bs=1 x=0 form ${hex2(b0)} is invalid`)
     case 'DMAADDH':
     case 'DMAADNH':
       return { op: enc.op, length: 3, reg: (b0 & 2) !== 0 ? 'DAR' : 'SAR', imm16: b1 | (bytes[offset + 2]! << 8) }
     case 'DMAFLUSHP':
-      if ((b1 & 7) !== 0) return bad(`reserved bits [2:0] of byte 1 set (${hex2(b1)})`)
+      if ((b1 & 7) !== 0) return invalid(enc.op, b0, len, reservedLow(b1))
       return { op: 'DMAFLUSHP', length: 2, periph: b1 >> 3 }
     case 'DMAGO':
-      if ((b1 & 0xf8) !== 0) return bad(`reserved bits [7:3] of byte 1 set (${hex2(b1)})`)
+      if ((b1 & 0xf8) !== 0) return invalid(enc.op, b0, len, `reserved bits [7:3] of byte 1 set (${hex2(b1)})`)
       return { op: 'DMAGO', length: 6, channel: b1 & 7, ns: (b0 & 2) !== 0, addr: u32(bytes, offset + 2) }
     case 'DMALDP':
     case 'DMASTP':
-      if ((b1 & 7) !== 0) return bad(`reserved bits [2:0] of byte 1 set (${hex2(b1)})`)
+      if ((b1 & 7) !== 0) return invalid(enc.op, b0, len, reservedLow(b1))
       return { op: enc.op, length: 2, cond: (b0 & 2) !== 0 ? 'burst' : 'single', periph: b1 >> 3 }
     case 'DMALP':
       return { op: 'DMALP', length: 2, lc: ((b0 >> 1) & 1) as LoopCounter, iterations: b1 + 1 }
     case 'DMALPEND': {
       const c = condOf(b0)
-      if (c === null) return bad(`bs=1 x=0 form ${hex2(b0)} is invalid`)
+      if (c === null) return invalid(enc.op, b0, len, `bs=1 x=0 form ${hex2(b0)} is invalid`)
       return {
         op: 'DMALPEND', length: 2, lc: ((b0 >> 2) & 1) as LoopCounter, cond: c,
         forever: (b0 & 0x10) === 0, jump: b1,
@@ -116,23 +115,34 @@ export function decode(bytes: Uint8Array, offset: number): Instr | DecodeError {
     }
     case 'DMAMOV': {
       const rd = MOV_REGS[b1]
-      if (rd === undefined) return bad(`destination field ${hex2(b1)} is not SAR(0), CCR(1) or DAR(2)`)
+      if (rd === undefined) return invalid(enc.op, b0, len, `destination field ${hex2(b1)} is not SAR(0), CCR(1) or DAR(2)`)
       return { op: 'DMAMOV', length: 6, reg: rd, imm: u32(bytes, offset + 2) }
     }
     case 'DMASEV':
-      if ((b1 & 7) !== 0) return bad(`reserved bits [2:0] of byte 1 set (${hex2(b1)})`)
+      if ((b1 & 7) !== 0) return invalid(enc.op, b0, len, reservedLow(b1))
       return { op: 'DMASEV', length: 2, event: b1 >> 3 }
     case 'DMAWFE':
       // bit 1 is the "invalid" (invalidate icache) flag; bits 2 and 0 reserved (QEMU: args[0] & 5).
-      if ((b1 & 5) !== 0) return bad(`reserved bits 2/0 of byte 1 set (${hex2(b1)})`)
+      if ((b1 & 5) !== 0) return invalid(enc.op, b0, len, `reserved bits 2/0 of byte 1 set (${hex2(b1)})`)
       return { op: 'DMAWFE', length: 2, event: b1 >> 3, invalidate: (b1 & 2) !== 0 }
     case 'DMAWFP': {
-      if ((b0 & 3) === 3) return bad('bs=1 p=1 form 0x33 is invalid')
-      if ((b1 & 7) !== 0) return bad(`reserved bits [2:0] of byte 1 set (${hex2(b1)})`)
+      if ((b0 & 3) === 3) return invalid(enc.op, b0, len, 'bs=1 p=1 form 0x33 is invalid')
+      if ((b1 & 7) !== 0) return invalid(enc.op, b0, len, reservedLow(b1))
       const req = (b0 & 1) !== 0 ? 'periph' : (b0 & 2) !== 0 ? 'burst' : 'single'
       return { op: 'DMAWFP', length: 2, periph: b1 >> 3, req }
     }
+    default:
+      // One-byte families are all in SINGLES; unreachable, kept total for the type checker.
+      return invalid(enc.op, b0, len, 'unexpected encoding')
   }
+}
+
+function invalid(op: InstrOp, b0: number, len: number, why: string): DecodeError {
+  return fail('operand_invalid', b0, len, op, `${op}: ${why}`)
+}
+
+function reservedLow(b1: number): string {
+  return `reserved bits [2:0] of byte 1 set (${hex2(b1)})`
 }
 
 /** True when a decode result is an error. */
