@@ -173,6 +173,7 @@ export class Pl330 {
       t.pc = 0
       t.setNs(t.isManager ? this.config.mgrNsAtReset : false)
       t.ftr = 0
+      t.faultWhy = ''
       t.wakeup = 0
       t.lc0 = t.lc1 = 0
       t.sar = t.dar = 0
@@ -296,6 +297,7 @@ export class Pl330 {
   private fault(t: Pl330Thread, bits: number, why: string): void {
     if (isFaulting(t)) return
     t.ftr = (t.ftr | bits) >>> 0
+    t.faultWhy = why
     t.block = B_NONE
     if (this.tracer?.on) this.tracer.instant(PL330_TRACE.pl330_fault, t.track, t.pc, t.ftr, `${faultNames(t.ftr).join('|')}: ${why}`)
     this.setState(t, FAULTING)
@@ -311,6 +313,7 @@ export class Pl330 {
   private kill(t: Pl330Thread): void {
     if (t.state === STOPPED) return
     t.ftr = 0
+    t.faultWhy = ''
     this.fifoUsed -= t.flushFifo()
     this.invalidateIcache(t)
     // A transaction held by a stalled port is still outstanding: Killing until it resumes.

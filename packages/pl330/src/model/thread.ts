@@ -33,6 +33,8 @@ export class Pl330Thread {
   ns = false
   /** Fault type bits (FTRD / FTRn). */
   ftr = 0
+  /** Why the thread faulted, in words (for users and traces); '' when not faulting. */
+  faultWhy = ''
   /** Event or peripheral number being waited for (DSR/CSR wakeup field). */
   wakeup = 0
   lc0 = 0
