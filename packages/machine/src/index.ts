@@ -5,5 +5,6 @@
 export * from './machine.ts'
 export * from './process.ts'
 export * from './syscalls.ts'
+export { boardSource, buildBoard, buildBoardFromSource, type Board, type BoardDma, type BoardSmmu } from './boards/index.ts'
 export { BlockedForeverError } from '@vfio-sim/kernel'
 export type { PollFd, SpawnOptions, Capability, KernelProfile } from '@vfio-sim/kernel'

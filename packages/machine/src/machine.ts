@@ -11,9 +11,8 @@
 import { SimSystem } from '@vfio-sim/sim'
 import { Kernel, spawnTask, type KernelProfile, type SpawnOptions } from '@vfio-sim/kernel'
 import { Process } from './process.ts'
+import { boardNames as dtsBoardNames, buildBoard, type Board } from './boards/index.ts'
 
-/** Builds a board's hardware and kernel-side devices into a fresh kernel. */
-export type BoardSetup = (kernel: Kernel) => void
 
 /** DRAM of the stand-in board: 2 GiB at 0x8000_0000 (the FVP's DRAM window). */
 export const MINIMAL_DRAM = { base: 0x8000_0000, size: 0x8000_0000 } as const
@@ -24,19 +23,12 @@ function minimalBoard(kernel: Kernel): void {
   kernel.printk('info', 'Machine model: vfio-sim minimal (DRAM only)')
 }
 
-/**
- * Boards boot() knows. 'minimal' is DRAM only (fast, for tests of the
- * process model). Until the full board builder lands, 'fvp-mmu400' is the
- * same DRAM-only stand-in.
- */
-const BOARDS: Record<string, BoardSetup> = {
-  'fvp-mmu400': minimalBoard,
-  minimal: minimalBoard,
-}
+/** The board that is not a device tree: DRAM only, no devices (fast, for tests of the process model). */
+export const MINIMAL_BOARD = 'minimal'
 
-/** Names of the boards boot() accepts, sorted. */
+/** Names of the boards boot() accepts, sorted: the device-tree boards of src/boards, plus 'minimal'. */
 export function boardNames(): string[] {
-  return Object.keys(BOARDS).sort()
+  return [...dtsBoardNames(), MINIMAL_BOARD].sort()
 }
 
 /** Options of {@link boot}. */
@@ -71,10 +63,13 @@ export class Machine {
   readonly kernel: Kernel
   /** Board name. */
   readonly board: string
+  /** The built board (device tree, SMMU and PL330 models, devices); undefined for 'minimal'. */
+  readonly hw: Board | undefined
 
-  constructor(kernel: Kernel, board: string) {
+  constructor(kernel: Kernel, board: string, hw: Board | undefined) {
     this.kernel = kernel
     this.board = board
+    this.hw = hw
   }
 
   /** The behaviour profile. */
@@ -125,10 +120,12 @@ export class Machine {
 export function boot(opts: BootOptions = {}): Machine {
   const board = opts.board ?? 'fvp-mmu400'
   const profile = opts.profile ?? 'rfc-v5'
-  const setup = BOARDS[board]
-  if (setup === undefined) throw new Error(`boot: unknown board '${board}'; known boards: ${boardNames().join(', ')}`)
+  if (!boardNames().includes(board)) throw new Error(`boot: unknown board '${board}'; known boards: ${boardNames().join(', ')}`)
   if (profile !== 'rfc-v5' && profile !== 'upstream') throw new Error(`boot: unknown profile '${String(profile)}'; known profiles: rfc-v5, upstream`)
   const kernel = new Kernel({ sys: new SimSystem(), profile })
-  setup(kernel)
-  return new Machine(kernel, board)
+  if (board === MINIMAL_BOARD) {
+    minimalBoard(kernel)
+    return new Machine(kernel, board, undefined)
+  }
+  return new Machine(kernel, board, buildBoard(kernel, board))
 }

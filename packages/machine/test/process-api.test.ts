@@ -60,6 +60,9 @@ test('boot defaults to fvp-mmu400 / rfc-v5; unknown boards and profiles are clea
   assert.is(m.profile, 'rfc-v5')
   assert.is(boot({ profile: 'upstream' }).profile, 'upstream')
   assert.ok(boardNames().includes('fvp-mmu400'))
+  assert.ok(boardNames().includes('minimal'))
+  assert.is(boot({ board: 'minimal' }).hw, undefined)
+  assert.is(m.hw?.name, 'fvp-mmu400')
   assert.throws(() => boot({ board: 'nope' }), /unknown board 'nope'; known boards: .*fvp-mmu400/)
   assert.throws(() => boot({ profile: 'v2' as never }), /unknown profile 'v2'/)
 })
@@ -158,7 +161,7 @@ test('credentials: an unprivileged process gets EACCES for a 0600 node; 0666 /de
 })
 
 test('files: readFile/writeFile/readlink/readdir over sysfs', () => {
-  const m = boot()
+  const m = boot({ board: 'minimal' })
   let stored = ''
   m.kernel.sysfs.addFile('devices/platform/x/driver_override', { mode: 0o644, show: () => '(null)\n', store: s => { stored = s; return s.length } })
   m.kernel.sysfs.symlink('bus/platform/devices/x', '../../../devices/platform/x')
