@@ -7,7 +7,7 @@ import fc from 'fast-check'
 import { PhysMemory } from '@vfio-sim/sim'
 import {
   Ap, FrameAllocator, LeafSize, aarch32Regime, aarch64Regime, arbSetup, buildPageTables, decodeTables, mapping, plainMapping,
-  levelSpan, regionFor, tableAttrs, type Mapping,
+  levelSpan, mapInto, regionFor, tableAttrs, unmapLeaf, type Mapping,
 } from '../src/index.ts'
 
 const POOL = 0x4000_0000
@@ -112,6 +112,35 @@ test('builder refuses overlaps, misalignment and VAs in the hole', () => {
   assert.throws(() => buildPageTables(mem, aarch32Regime(), [mapping({ va: 0x1000, pa: 0, size: LeafSize.SIZE_2M })], { alloc }), /aligned/)
   assert.throws(() => buildPageTables(mem, aarch32Regime({ t0sz: 2, t1sz: 2 }), [mapping({ va: 0x8000_0000, pa: 0, size: LeafSize.SIZE_4K })], { alloc }), /region/)
   assert.throws(() => buildPageTables(mem, aarch32Regime({ t0sz: 2 }), [mapping({ va: 0, pa: 0, size: LeafSize.SIZE_1G })], { alloc }), /level-1/)
+})
+
+test('unmapLeaf zeroes the leaf and keeps the tables; mapInto reuses them', () => {
+  const mem = new PhysMemory()
+  const alloc = new FrameAllocator(mem, POOL, 0x10_0000)
+  const r = aarch32Regime()
+  const built = buildPageTables(mem, r, [mapping({ va: 0x1000, pa: 0x8000_2000, size: LeafSize.SIZE_4K })], { alloc })
+  assert.is(unmapLeaf(mem, r, built, { va: 0x1000, size: LeafSize.SIZE_4K }), 0x4000_2008)
+  assert.is(mem.read64(0x4000_2008), 0n)
+  assert.is(unmapLeaf(mem, r, built, { va: 0x1000, size: LeafSize.SIZE_4K }), undefined)
+  assert.is(unmapLeaf(mem, r, built, { va: 0x0, size: LeafSize.SIZE_2M }), undefined, 'a table is not a block leaf')
+  let dec = decodeTables(mem, r, built.ttbr0)
+  assert.equal(dec.mappings, [])
+  assert.equal(dec.tables.map(t => [t.level, t.va]), [[1, 0], [2, 0]])
+  mapInto(mem, r, built, [mapping({ va: 0x3000, pa: 0x9000, size: LeafSize.SIZE_4K })], alloc)
+  assert.is(alloc.frames.length, 3, 'no new table')
+  dec = decodeTables(mem, r, built.ttbr0)
+  assert.equal(dec.mappings.map(plainMapping), [mapping({ va: 0x3000, pa: 0x9000, size: LeafSize.SIZE_4K })])
+  assert.throws(() => mapInto(mem, r, built, [mapping({ va: 0, pa: 0, size: LeafSize.SIZE_2M })], alloc), /overlaps/)
+})
+
+test('decodeTables reports reserved encodings: L3 type 0b01', () => {
+  const mem = new PhysMemory()
+  const r = aarch32Regime()
+  const built = buildPageTables(mem, r, [mapping({ va: 0x1000, pa: 0x8000_2000, size: LeafSize.SIZE_4K })], { alloc: new FrameAllocator(mem, POOL, 0x10_0000) })
+  mem.write64(0x4000_2010, 0x8000_3c41n) // L3[2] with type 0b01: reserved
+  const dec = decodeTables(mem, r, built.ttbr0)
+  assert.equal(dec.invalid.map(i => [i.va, i.level, i.raw]), [[0x2000, 3, 0x8000_3c41n]])
+  assert.is(dec.mappings.length, 1)
 })
 
 const byVa = (a: Mapping, b: Mapping): number => a.va - b.va

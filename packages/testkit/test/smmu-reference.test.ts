@@ -130,4 +130,19 @@ test('output address beyond OAS: TF on an SMMUv1 AArch32 context, ASF when confi
   assert.is(faultOf(referenceTranslate([{ ...wild, af: false }], aarch32Regime({ addressSizeFault: 'asf' }), txn(0x1000)))[0], 'addressSize')
 })
 
+test('RefOptions: the other readings of the two open points (decision 0301)', () => {
+  // IND of an instruction-attributed write: 0 by default, the attribute with writeInd = 'presented'.
+  const w = txn(0x2000, { write: true, instr: true })
+  assert.is(faultOf(referenceTranslate([page], a32, w))[3], 3 | 0x10)
+  assert.is(faultOf(referenceTranslate([page], a32, w, [], { writeInd: 'presented' }))[3], 3 | 0x10 | 0x40)
+  // Permissions stay those of a data write either way.
+  assert.is(paOf(referenceTranslate([{ ...page, xn: true }], a32, txn(0x1000, { write: true, instr: true }), [], { writeInd: 'presented' })), 0x8000_2000)
+  // AArch64 pre-walk fault level: 0 by default, the start level (1 for T0SZ = 25) with 'start-level'.
+  const r = aarch64Regime({ t0sz: 25 })
+  assert.is(faultOf(referenceTranslate([], r, txn(2 ** 39)))[2], 0)
+  assert.is(faultOf(referenceTranslate([], r, txn(2 ** 39), [], { aarch64PreWalkLevel: 'start-level' }))[2], 1)
+  // AArch32 is level 1 under both readings.
+  assert.is(faultOf(referenceTranslate([], aarch32Regime({ t0sz: 2, t1sz: 2 }), txn(0x8000_0000), [], { aarch64PreWalkLevel: 'start-level' }))[2], 1)
+})
+
 test.run()

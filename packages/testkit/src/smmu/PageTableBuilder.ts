@@ -56,14 +56,12 @@ export interface BuildOptions {
 }
 
 /** What the test programs into the context bank after {@link buildPageTables}. */
-export interface BuiltTables {
+export interface BuiltTables extends TableRoots {
   /** TTBR0 value: root table address | ASID << 48. */
   readonly ttbr0: bigint
   /** TTBR1 value (0 when the regime has no TTBR1 region). */
   readonly ttbr1: bigint
-  /** Physical address of the TTBR0 / TTBR1 root table (undefined: no such region). */
-  readonly root0: number | undefined
-  readonly root1: number | undefined
+  // root0 / root1 (from TableRoots): physical address of the TTBR0 / TTBR1 root table (undefined: no such region).
   /**
    * TTBCR (AArch32-LPAE: T0SZ[2:0], EPD0 7, T1SZ[18:16], EPD1 23, EAE 31) or
    * TCR (AArch64: T0SZ[5:0], EPD0 7, TG0 = 0 (4K), EPD1 23). Shareability and
@@ -123,34 +121,41 @@ export function paSizeEncoding(bits: number): number {
   return i < 0 ? 5 : i
 }
 
-/** Writes the tables for `mappings` (and `opts.tables`) and returns the register values to program. */
-export function buildPageTables(mem: PhysMemory, regime: Regime, mappings: readonly Mapping[], opts: BuildOptions): BuiltTables {
-  const firstFrame = opts.alloc.frames.length
-  const roots = new Map<0 | 1, number>()
-  for (const r of regionsOf(regime)) roots.set(r.ttbr, opts.alloc.alloc())
+/** Root table addresses of an existing set of tables (from {@link BuiltTables}). */
+export interface TableRoots {
+  readonly root0: number | undefined
+  readonly root1: number | undefined
+}
 
-  const read = (addr: number): bigint => mem.read64(addr)
-  const hex = (n: number): string => `0x${n.toString(16)}`
+const hex = (n: number): string => `0x${n.toString(16)}`
 
-  /** Walks from the root to the table holding the level-`level` descriptor for `va`, creating tables. */
-  const tableFor = (region: TtbrRegion, va: number, level: number, what: string): number => {
-    let table = roots.get(region.ttbr)!
-    for (let l = region.startLevel; l < level; l++) {
-      const at = table + tableIndex(region, l, va) * 8
-      const d = read(at)
-      if ((d & 1n) === 0n) {
-        const next = opts.alloc.alloc()
-        mem.write64(at, encodeTable(next))
-        table = next
-      } else if ((d & 3n) === 3n) {
-        table = Number(d & 0x0000_ffff_ffff_f000n)
-      } else {
-        throw new Error(`${what}: VA ${hex(va)} lies under a block mapped at level ${l}`)
-      }
+/** The table holding the level-`level` descriptor for `va`, walking from the root; creates missing tables when `alloc` is given. */
+function tableFor(mem: PhysMemory, roots: TableRoots, region: TtbrRegion, va: number, level: number, alloc: FrameAllocator | undefined, what: string): number | undefined {
+  let table = region.ttbr === 0 ? roots.root0 : roots.root1
+  if (table === undefined) throw new Error(`${what}: no TTBR${region.ttbr} root table`)
+  for (let l = region.startLevel; l < level; l++) {
+    const at = table + tableIndex(region, l, va) * 8
+    const d = mem.read64(at)
+    if ((d & 1n) === 0n) {
+      if (alloc === undefined) return undefined
+      const next = alloc.alloc()
+      mem.write64(at, encodeTable(next))
+      table = next
+    } else if ((d & 3n) === 3n) {
+      table = Number(d & 0x0000_ffff_ffff_f000n)
+    } else {
+      throw new Error(`${what}: VA ${hex(va)} lies under a block mapped at level ${l}`)
     }
-    return table
   }
+  return table
+}
 
+/**
+ * Adds `mappings` (and table attributes) to existing tables, creating
+ * intermediate tables from `alloc` where needed. Throws on overlap with an
+ * existing leaf, misalignment or a VA no TTBR covers.
+ */
+export function mapInto(mem: PhysMemory, regime: Regime, roots: TableRoots, mappings: readonly Mapping[], alloc: FrameAllocator, tables: readonly TableAttrs[] = []): void {
   for (const m of mappings) {
     const what = `mapping va=${hex(m.va)} size=${hex(m.size)}`
     const level = leafLevelOf(m.size)
@@ -158,26 +163,52 @@ export function buildPageTables(mem: PhysMemory, regime: Regime, mappings: reado
     const region = regionFor(regime, m.va)
     if (region === undefined || m.va + m.size > region.end) throw new Error(`${what}: not inside one TTBR region`)
     if (level < Math.max(region.startLevel, 1)) throw new Error(`${what}: no level-${level} blocks when the walk starts at level ${region.startLevel}`)
-    const at = tableFor(region, m.va, level, what) + tableIndex(region, level, m.va) * 8
-    if (read(at) !== 0n) throw new Error(`${what}: overlaps another mapping`)
+    const at = tableFor(mem, roots, region, m.va, level, alloc, what)! + tableIndex(region, level, m.va) * 8
+    if (mem.read64(at) !== 0n) throw new Error(`${what}: overlaps another mapping`)
     mem.write64(at, encodeLeaf(m, level))
   }
-
-  for (const t of opts.tables ?? []) {
+  for (const t of tables) {
     const what = `table attrs va=${hex(t.va)} level=${t.level}`
     const region = regionFor(regime, t.va)
     if (region === undefined) throw new Error(`${what}: not inside a TTBR region`)
     if (t.level < region.startLevel || t.level > 2) throw new Error(`${what}: no table descriptor at that level`)
     const base = t.va - (t.va % levelSpan(t.level))
-    // Make sure the level-`level` descriptor is a table (tableFor creates it), then OR in the attributes.
-    tableFor(region, base, t.level + 1, what)
-    const at = tableFor(region, base, t.level, what) + tableIndex(region, t.level, base) * 8
-    mem.write64(at, read(at) | encodeTable(0, t))
+    // Make sure the level-`level` descriptor is a table (creating it), then OR in the attributes.
+    tableFor(mem, roots, region, base, t.level + 1, alloc, what)
+    const at = tableFor(mem, roots, region, base, t.level, alloc, what)! + tableIndex(region, t.level, base) * 8
+    mem.write64(at, mem.read64(at) | encodeTable(0, t))
   }
+}
 
+/**
+ * Removes the leaf mapping `m` (writes its descriptor to 0, as an unmap
+ * does; intermediate tables stay). Returns the descriptor's address, or
+ * undefined when no such leaf exists.
+ */
+export function unmapLeaf(mem: PhysMemory, regime: Regime, roots: TableRoots, m: Pick<Mapping, 'va' | 'size'>): number | undefined {
+  const region = regionFor(regime, m.va)
+  if (region === undefined) return undefined
+  const level = leafLevelOf(m.size)
+  const table = tableFor(mem, roots, region, m.va, level, undefined, `unmap va=${hex(m.va)}`)
+  if (table === undefined) return undefined
+  const at = table + tableIndex(region, level, m.va) * 8
+  const d = mem.read64(at)
+  if ((d & 1n) === 0n || (level < 3 ? (d & 3n) !== 1n : (d & 3n) !== 3n)) return undefined
+  mem.write64(at, 0n)
+  return at
+}
+
+/** Writes the tables for `mappings` (and `opts.tables`) and returns the register values to program. */
+export function buildPageTables(mem: PhysMemory, regime: Regime, mappings: readonly Mapping[], opts: BuildOptions): BuiltTables {
+  const firstFrame = opts.alloc.frames.length
+  let root0: number | undefined
+  let root1: number | undefined
+  for (const r of regionsOf(regime)) {
+    if (r.ttbr === 0) root0 = opts.alloc.alloc()
+    else root1 = opts.alloc.alloc()
+  }
+  mapInto(mem, regime, { root0, root1 }, mappings, opts.alloc, opts.tables ?? [])
   const asid = BigInt((opts.asid ?? 0) & 0xffff) << 48n
-  const root0 = roots.get(0)
-  const root1 = roots.get(1)
   return {
     ttbr0: root0 === undefined ? 0n : BigInt(root0) | asid,
     ttbr1: root1 === undefined ? 0n : BigInt(root1) | asid,

@@ -14,6 +14,8 @@ import type { RegimeFormat } from './regime.ts'
 export interface RegisterBus {
   readl(addr: number): number
   writel(addr: number, value: number): void
+  /** One 64-bit write, when the bus can do it (the interconnect can). */
+  write64?(addr: number, value: bigint): unknown
 }
 
 /** Global register space 0 offsets (spec §1.2). */
@@ -181,4 +183,49 @@ export function readContextFault(bus: RegisterBus, base: number, cb: number): Co
 export function clearContextFault(bus: RegisterBus, base: number, cb: number): void {
   const page = smmuGeometry(bus, base).cb(cb)
   bus.writel(page + SmmuCb.FSR, bus.readl(page + SmmuCb.FSR) >>> 0)
+}
+
+/** CB TLB-invalidate register offsets (spec §1.4, §4.2). */
+export const SmmuTlbi = { TLBIVA: 0x600, TLBIVAA: 0x608, TLBIASID: 0x610, TLBIALL: 0x618, TLBIVAL: 0x620, TLBIVAAL: 0x628 } as const
+
+/**
+ * Waits for the bank's TLB maintenance to finish: write TLBSYNC, poll
+ * TLBSTATUS.SACTIVE (spec §4.3). Throws if it never clears (Linux would log
+ * "TLB sync timed out").
+ */
+export function tlbSync(bus: RegisterBus, base: number, cb: number): void {
+  const page = smmuGeometry(bus, base).cb(cb)
+  bus.writel(page + SmmuCb.TLBSYNC, 0xffffffff)
+  for (let i = 0; i < 1000; i++) if ((bus.readl(page + SmmuCb.TLBSTATUS) & 1) === 0) return
+  throw new Error('TLB sync timed out')
+}
+
+/** TLBIALL on bank `cb`, then sync. */
+export function tlbiAll(bus: RegisterBus, base: number, cb: number): void {
+  bus.writel(smmuGeometry(bus, base).cb(cb) + SmmuTlbi.TLBIALL, 0)
+  tlbSync(bus, base, cb)
+}
+
+/** TLBIASID for `asid` on bank `cb` (ASID in the low bits), then sync. */
+export function tlbiAsid(bus: RegisterBus, base: number, cb: number, asid: number): void {
+  bus.writel(smmuGeometry(bus, base).cb(cb) + SmmuTlbi.TLBIASID, asid & 0xffff)
+  tlbSync(bus, base, cb)
+}
+
+/**
+ * Invalidate by VA (TLBIVA, or TLBIVAL when `leafOnly`) on bank `cb`, then
+ * sync. Payload as spec §0 item 4: AArch32 contexts take one 32-bit write of
+ * `VA[31:12] | ASID[7:0]`; AArch64 contexts a 64-bit `(VA >> 12) | ASID << 48`
+ * (one 64-bit write when the bus offers `write64`, else two halves, low first).
+ */
+export function tlbiVa(bus: RegisterBus, base: number, cb: number, format: RegimeFormat, va: number, asid: number, leafOnly = false): void {
+  const reg = smmuGeometry(bus, base).cb(cb) + (leafOnly ? SmmuTlbi.TLBIVAL : SmmuTlbi.TLBIVA)
+  if (format === 'aarch32-lpae') bus.writel(reg, (Math.floor(va / 0x1000) * 0x1000 + (asid & 0xff)) >>> 0)
+  else {
+    // A 64-bit kernel (the only kind that uses AArch64 contexts) does one 64-bit write.
+    const v = (BigInt(Math.floor(va / 0x1000)) & 0xf_ffff_ffffn) | (BigInt(asid & 0xffff) << 48n)
+    if (bus.write64 !== undefined) bus.write64(reg, v)
+    else writeq(bus, reg, v)
+  }
+  tlbSync(bus, base, cb)
 }

@@ -9,7 +9,7 @@
  * decides the level of a Translation fault).
  */
 import type { Mapping, TableAttrs } from './descriptors.ts'
-import { leafLevelOf, levelSpan, preWalkFaultLevel, regionFor, type TtbrRegion, type Regime } from './regime.ts'
+import { leafLevelOf, levelSpan, preWalkFaultLevel, regionFor, regionsOf, type TtbrRegion, type Regime } from './regime.ts'
 
 /** One transaction as the context bank sees it (after any S2CR PRIVCFG/INSTCFG override). */
 export interface RefTxn {
@@ -53,6 +53,28 @@ export type RefOutcome =
       readonly far: number
     }
 
+/**
+ * Readings of points the SMMU architecture text available to us leaves open
+ * (docs/decisions/0301). The defaults are the kit's reading; the other values
+ * describe a model that documented a different choice, so it can still be
+ * checked field by field.
+ */
+export interface RefOptions {
+  /**
+   * FSYNR0.IND of a *write* that carries the instruction attribute (after the
+   * S2CR.INSTCFG override). 'data' (default): writes are data, IND = 0 (spec
+   * §8.3 skeleton `instr = write ? false : …`). 'presented': IND reports the
+   * attribute; permissions are still those of a data write.
+   */
+  readonly writeInd?: 'data' | 'presented'
+  /**
+   * PLVL of a Translation fault found before the walk (VA outside the TTBR0
+   * range, EPD0) in an AArch64 context. 'architecture' (default): level 0
+   * (ARMv8 pseudocode). 'start-level': the walk's start level.
+   */
+  readonly aarch64PreWalkLevel?: 'architecture' | 'start-level'
+}
+
 /** Hierarchical attributes accumulated from the table descriptors above a leaf. */
 interface Inherited {
   apTable0: boolean
@@ -89,12 +111,19 @@ function isTable(regime: Regime, region: TtbrRegion, mappings: readonly Mapping[
  * through tables that hold exactly `mappings` (plus the table descriptors in
  * `tables`).
  */
-export function referenceTranslate(mappings: readonly Mapping[], regime: Regime, txn: RefTxn, tables: readonly TableAttrs[] = []): RefOutcome {
+export function referenceTranslate(
+  mappings: readonly Mapping[],
+  regime: Regime,
+  txn: RefTxn,
+  tables: readonly TableAttrs[] = [],
+  opts: RefOptions = {},
+): RefOutcome {
   // An instruction *write* is checked as a data write; IND reports the
   // effective instruction attribute (spec §3.5: INSTCFG applies to reads only,
   // inferred; §8.3 skeleton `instr = write ? false : …`).
   const instr = txn.instr && !txn.write
-  const syndrome = (txn.write ? Fsynr0.WNR : 0) | (txn.priv ? Fsynr0.PNU : 0) | (instr ? Fsynr0.IND : 0)
+  const ind = opts.writeInd === 'presented' ? txn.instr : instr
+  const syndrome = (txn.write ? Fsynr0.WNR : 0) | (txn.priv ? Fsynr0.PNU : 0) | (ind ? Fsynr0.IND : 0)
   const fault = (kind: RefFaultKind, fsr: number, level: number): RefOutcome => ({
     kind: 'fault',
     fault: kind,
@@ -110,8 +139,10 @@ export function referenceTranslate(mappings: readonly Mapping[], regime: Regime,
   //    ARMv8-A ARM D5.2.3; spec §3.2, §3.6 first row). Level: 1 for
   //    AArch32, 0 for AArch64 (see preWalkFaultLevel).
   const region = regionFor(regime, txn.va)
-  if (region === undefined) return fault('translation', FsrBit.TF, preWalkFaultLevel(regime))
-  if (region.ttbr === 0 ? regime.epd0 : regime.epd1) return fault('translation', FsrBit.TF, preWalkFaultLevel(regime))
+  const preWalkLevel =
+    regime.format === 'aarch64' && opts.aarch64PreWalkLevel === 'start-level' ? regionsOf(regime)[0]!.startLevel : preWalkFaultLevel(regime)
+  if (region === undefined) return fault('translation', FsrBit.TF, preWalkLevel)
+  if (region.ttbr === 0 ? regime.epd0 : regime.epd1) return fault('translation', FsrBit.TF, preWalkLevel)
 
   // 2. The leaf covering the VA, if any.
   const m = mappings.find(x => txn.va >= x.va && txn.va < x.va + x.size && inRegion(regime, region, x.va))
