@@ -82,6 +82,12 @@ test('a faulting thread says why; DMAKILL clears it', () => {
   rig.go(0, PROG)
   rig.run()
   assert.match(rig.dma.channels[0]!.faultWhy, /DMAST needs 1 bytes, the MFIFO holds 0/)
+  const info = rig.dma.threadInfo(0)!
+  assert.is(info.state, 'Faulting')
+  assert.equal(info.faults, ['st_data_unavailable'])
+  assert.is(info.pc, PROG)
+  assert.is(rig.dma.threadInfo(9), undefined)
+  assert.is(rig.dma.threadInfo('manager')!.state, 'Stopped')
   rig.kill(0)
   assert.is(rig.dma.channels[0]!.faultWhy, '')
 })

@@ -55,6 +55,26 @@ export interface Pl330Options {
   readonly name?: string
 }
 
+/** Snapshot of one thread, see {@link Pl330.threadInfo}. */
+export interface Pl330ThreadInfo {
+  readonly thread: number | 'manager'
+  /** State name ({@link ThreadState} key) and code. */
+  readonly state: string
+  readonly stateCode: number
+  readonly pc: number
+  readonly ns: boolean
+  /** Names of the FTR bits set. */
+  readonly faults: readonly string[]
+  readonly faultWhy: string
+  readonly sar: number
+  readonly dar: number
+  readonly ccr: number
+  readonly lc0: number
+  readonly lc1: number
+  /** Bytes of this thread's data in the MFIFO. */
+  readonly mfifoBytes: number
+}
+
 /** Request types of the peripheral request interface (drtype). */
 export type PeriphRequest = 'single' | 'burst'
 /** Acknowledgements the DMAC gives a peripheral (datype): transfer done, or flush. */
@@ -245,6 +265,21 @@ export class Pl330 {
   /** WD.wd_irq_only. */
   private get wdIrqOnly(): boolean {
     return (this.regs.get(PL330_REGS.reg.WD) & 1) !== 0
+  }
+
+  /**
+   * A readable snapshot of a thread (channel number, or 'manager') for
+   * users, logs and the CLI: state and fault names, why it faulted, PC,
+   * addresses, loop counters, MFIFO bytes held.
+   */
+  threadInfo(which: number | 'manager'): Pl330ThreadInfo | undefined {
+    const t = which === 'manager' ? this.manager : this.channels[which]
+    if (t === undefined) return undefined
+    return {
+      thread: which, state: threadStateName(t.state), stateCode: t.state, pc: t.pc, ns: t.ns,
+      faults: faultNames(t.ftr), faultWhy: t.faultWhy, sar: t.sar, dar: t.dar, ccr: t.ccr,
+      lc0: t.lc0, lc1: t.lc1, mfifoBytes: t.fifoCount,
+    }
   }
 
   // ------------------------------------------------------------ interrupts
