@@ -410,7 +410,8 @@ export class VfioIommuType1 {
         let counted: boolean
         let page: VfioPinnedPage | undefined
         try {
-          page = mm.pinUserPages(va, 1, prot.write)[0]!
+          page = mm.pinUserPages(va, 1, prot.write)[0]
+          if (page === undefined) return kerr('EFAULT') // nothing pinned: "0 pages pinned" is -EFAULT
           pa = page.phys
           counted = true
         } catch (e) {
