@@ -3,7 +3,7 @@
  * eight channel threads that fetch their microcode and move their data
  * through one bus master port, with the register file the CPU sees.
  *
- * Shape of the model (decisions 0400–0409 in docs/decisions):
+ * Shape of the model (decisions 0400–0407 in docs/decisions):
  * - Execution runs in scheduler events. Each event executes rounds (one
  *   instruction of every runnable thread: manager first, then channels in
  *   number order) until the quantum of cycles is used, then schedules the
@@ -49,7 +49,7 @@ export interface Pl330Options {
    * numChannels the manager. Default: channel n → n, manager → numChannels.
    */
   readonly streamIds?: readonly number[]
-  /** Use the decoded-instruction cache and the lone-thread loop (default true). */
+  /** Use the decoded-instruction cache (decision 0406; default true). false steps every instruction through fetch and decode. */
   readonly fastPath?: boolean
   /** Device name for the register window (default "pl330"). */
   readonly name?: string
