@@ -27,7 +27,7 @@ interface ModelDriver {
   readonly bus: BusName
   readonly table: boolean
   /** Probe result: 0 or an errno name. */
-  readonly probe: 0 | 'EINVAL'
+  readonly probe: 0 | 'EINVAL' | 'ENODEV'
 }
 
 interface Model {
@@ -155,6 +155,7 @@ function boot(board: string): { k: Kernel; model: Model } {
   const drivers: ModelDriver[] = []
   for (const bus of ['platform', 'amba'] as const) {
     drivers.push({ name: 'dma-pl330', bus, table: true, probe: 0 })
+    if (bus === 'amba') drivers.push({ name: 'amba-proxy', bus, table: false, probe: 'ENODEV' })
     drivers.push({ name: bus === 'platform' ? 'vfio-platform' : 'vfio-amba', bus, table: false, probe: 0 })
     drivers.push({ name: 'picky', bus, table: true, probe: 'EINVAL' })
   }
@@ -174,7 +175,7 @@ function run(k: Kernel, op: Op, model: Model): Result {
 
 // ---------------------------------------------------------------- arbitraries
 
-const DRIVER_NAMES = { platform: ['dma-pl330', 'vfio-platform', 'picky'], amba: ['dma-pl330', 'vfio-amba', 'picky'] } as const
+const DRIVER_NAMES = { platform: ['dma-pl330', 'vfio-platform', 'picky'], amba: ['dma-pl330', 'amba-proxy', 'vfio-amba', 'picky'] } as const
 
 function opArb(devices: readonly ModelDevice[]): fc.Arbitrary<Op> {
   const names = [...new Set(devices.map(d => d.name))]
@@ -183,7 +184,7 @@ function opArb(devices: readonly ModelDevice[]): fc.Arbitrary<Op> {
     fc.constantFrom('nosuch\n', '', '\n'),
   )
   const overrideData = fc.oneof(
-    fc.constantFrom('vfio-platform', 'vfio-amba', 'dma-pl330', 'picky', 'none', 'vfio_platform').chain(n => fc.constantFrom(`${n}\n`, n, `${n} \n`, `${n}\nx`, `\0${n}`)),
+    fc.constantFrom('vfio-platform', 'vfio-amba', 'dma-pl330', 'amba-proxy', 'picky', 'none', 'vfio_platform').chain(n => fc.constantFrom(`${n}\n`, n, `${n} \n`, `${n}\nx`, `\0${n}`)),
     fc.constantFrom('', '\n', 'x'.repeat(4094), 'y'.repeat(4095), 'z'.repeat(5000)),
   )
   const bus = fc.constantFrom<BusName>('platform', 'amba')

@@ -4,15 +4,15 @@
  * MMU-400 SMMUs, PL330s, their interrupt wiring) on the kernel's SimSystem,
  * then does what the kernel does at boot: prints the machine model, fills
  * /sys/firmware/devicetree, creates the platform and AMBA devices
- * (of_platform_populate) and registers the built-in drivers (dma-pl330),
- * which probe the devices through MMIO.
+ * (of_platform_populate) and registers the built-in drivers (dma-pl330,
+ * which probes the devices through MMIO, then the amba-proxy stub).
  */
 import { readFileSync, readdirSync } from 'node:fs'
 import {
   type Device, type DtNode, type Kernel,
   ofAddressToResource, ofDeviceIsAvailable, ofDeviceIsCompatible, ofFindNodeByPhandle, ofIrqParse, ofNodeFullName,
   ofPlatformPopulate, ofPopulateSysfs, ofPropertyReadBool, ofPropertyReadString, ofPropertyReadU32, ofPropertyReadU32Array,
-  parseDts, pl330Init,
+  ambaStubInit, parseDts, pl330Init,
 } from '@vfio-sim/kernel'
 import { Mmu400 } from '@vfio-sim/mmu400'
 import { Pl330, type Pl330Config } from '@vfio-sim/pl330'
@@ -159,7 +159,8 @@ export function buildBoardFromSource(kernel: Kernel, name: string, source: strin
   // The kernel's boot: the firmware tree, the devices, the built-in drivers.
   ofPopulateSysfs(kernel, dt)
   const devices = ofPlatformPopulate(kernel, dt)
-  pl330Init(kernel)
+  pl330Init(kernel) // device_initcall
+  ambaStubInit(kernel) // late_initcall_sync
   return {
     name, source, dt, model, smmus, dmas, devices,
     device: (dev: string) => devices.find(d => d.name === dev),

@@ -152,6 +152,35 @@ export function ambaDeviceAdd(
   return r < 0 ? r : adev
 }
 
+/**
+ * The `amba-proxy` stub driver (amba_stub_drv_init, late_initcall_sync with
+ * CONFIG_MODULES): its id table is empty, so only a driver_override can
+ * make it match; its probe WARNs and returns -ENODEV. It exists so that
+ * amba_match() runs (reading IDs, sending held-back `add` uevents) even when
+ * every real AMBA driver is a module.
+ */
+export function ambaStubDriver(kernel: Kernel): DeviceDriver {
+  return {
+    name: 'amba-proxy',
+    bus: 'amba',
+    ambaIds: [],
+    probe: () => {
+      for (const line of [
+        '------------[ cut here ]------------',
+        'Stub driver should never match any device.',
+        'WARNING: CPU: 0 PID: 1 at drivers/amba/bus.c amba_proxy_probe',
+        '---[ end trace 0000000000000000 ]---',
+      ]) kernel.printk('warning', line)
+      return -E.ENODEV
+    },
+  }
+}
+
+/** amba_stub_drv_init: registers {@link ambaStubDriver}. */
+export function ambaStubInit(kernel: Kernel): number {
+  return ambaDriverRegister(kernel, ambaStubDriver(kernel))
+}
+
 /** amba_driver_register(): 0 or -errno. The driver's `bus` must be "amba". */
 export function ambaDriverRegister(kernel: Kernel, drv: DeviceDriver): number {
   return driverRegister(ambaBus(kernel), drv)
