@@ -110,10 +110,12 @@ const PAGE = 4096
 /**
  * The register window as an MMIO device: the register file plus one fact
  * the hooks need, whether the current write includes the low word of a
- * 64-bit register. Side effects of 64-bit command registers (TLBIVA, ATS1PR,
- * …) fire on the write that includes the low word: Linux writes them as one
- * 32-bit low-word write (AArch32 contexts), one 64-bit write, or two halves
- * high first (io-64-nonatomic-hi-lo).
+ * 64-bit register. Command registers (TLBIVA…, ATS1xx) of AArch32 contexts
+ * act on the write that includes the low word (Linux writes them as one
+ * 32-bit write); those of AArch64 contexts, and GATS1xx, act on every write
+ * to either half, with the latest value of the other half, so one 64-bit
+ * write and both orders of two 32-bit halves end in the same state
+ * (docs/decisions/0203).
  */
 export class Mmu400Mmio extends RegisterFile<Record<string, RegisterSpec>> {
   /** True while handling a write that includes bits [31:0] of its register. */
@@ -324,8 +326,11 @@ export class Mmu400 implements PortHost {
    * forms do the same.
    */
   private tlbiVa(i: number, v: bigint, op: string, allAsids: boolean): void {
-    if (!this.mmio.lowWord) return
     const ctx = this.contexts[i]!
+    // AArch32 payloads are one 32-bit low-word write. AArch64 payloads are 64-bit:
+    // act on either half with the latest value of the other, so both split orders
+    // end with the right invalidation (an extra one on the way is harmless).
+    if (!ctx.aarch64 && !this.mmio.lowWord) return
     let va: number
     let asid: number
     if (ctx.aarch64) {
@@ -342,8 +347,8 @@ export class Mmu400 implements PortHost {
   }
 
   private tlbiAsid(i: number, v: bigint): void {
-    if (!this.mmio.lowWord) return
     const ctx = this.contexts[i]!
+    if (!this.mmio.lowWord) return
     const tcr2 = this.r['TCR2'] !== undefined ? this.mmio.get(this.reg('TCR2'), i) : 0
     const asid = Number(v & (ctx.aarch64 && (tcr2 & 0x10) !== 0 ? 0xffffn : 0xffn))
     const n = ctx.tlb.invalidateAsid(asid)
@@ -559,7 +564,7 @@ export class Mmu400 implements PortHost {
     this.stats.translations++
     const tracer = this.tracer
     let priv = attrs.priv
-    let instr = attrs.instr
+    let instr = attrs.instr && !write
     if ((this.scr0 & SCR0.CLIENTPD) !== 0) return this.bypass(va, sid, 'sCR0.CLIENTPD', attrs, priv, instr)
     const s = sid & this.config.sidMask
     let idx = this.sidCache[s]!
@@ -577,6 +582,8 @@ export class Mmu400 implements PortHost {
     else if (privcfg === 2) priv = false
     if (instcfg === 3) instr = true
     else if (instcfg === 2) instr = false
+    // A write is always a data write (INSTCFG and AxPROT[2] apply to reads): FSYNR0.IND = 0 (decision 0204).
+    if (write) instr = false
     const type = (s2cr >>> 16) & 3
     const cbndx = s2cr & 0xff
     if (tracer?.on) tracer.instant(SMMU_TRACE.smmu_stream_match, 'smmu/global', sid, idx, s2cr, ['translate', 'bypass', 'fault', 'reserved'][type]!, type === 0 ? cbndx : -1)
@@ -722,8 +729,9 @@ export class Mmu400 implements PortHost {
   }
 
   private atosWrite(i: number, v: bigint, op: string, priv: boolean, write: boolean): void {
-    if (!this.mmio.lowWord) return
     const ctx = this.contexts[i]!
+    // As for TLBIs: AArch32 on the low word only; AArch64 on either half (the last write leaves the right PAR).
+    if (!ctx.aarch64 && !this.mmio.lowWord) return
     // AArch32 contexts: a 32-bit VA in the low word; AArch64: the whole register.
     const va = ctx.aarch64 ? Number(BigInt.asUintN(48, v) & ~0xfffn) : Number(v & 0xfffff000n)
     const par = this.atos(ctx, va, priv, write)
@@ -732,7 +740,6 @@ export class Mmu400 implements PortHost {
   }
 
   private gatosWrite(v: bigint, op: string, priv: boolean, write: boolean): void {
-    if (!this.mmio.lowWord) return
     const cb = Number(v & 0xffn)
     const va = Number(BigInt.asUintN(48, v) & ~0xfffn)
     const ctx = this.contexts[cb]

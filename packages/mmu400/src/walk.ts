@@ -96,7 +96,9 @@ export class Walker {
       const tsz = Math.min(39, Math.max(16, ctx.t0sz))
       inBits = 64 - tsz
       startLevel = 4 - Math.ceil((inBits - 12) / 9)
-      if (va >= 2 ** inBits || ctx.epd0 || ctx.tg0 !== 0) return this.fail(FSR.TF, startLevel)
+      // Faults found before the walk are level-0 faults in AArch64 (ARMv8
+      // AArch64.TranslationTableWalk: "AArch32 reports this as a level 1 fault").
+      if (va >= 2 ** inBits || ctx.epd0 || ctx.tg0 !== 0) return this.fail(FSR.TF, 0)
       ttb = ctx.ttb0
     } else {
       // VMSAv7-LPAE TTBR selection (spec §3.2).
@@ -145,7 +147,10 @@ export class Walker {
         tracer.instant(SMMU_TRACE.smmu_walk_level, ctx.track, level, table, index, addr, (BigInt(hi) << 32n) | BigInt(lo), kind)
       }
       if (!valid) return this.fail(FSR.TF, level)
-      // Output-address bits [47:32] beyond the output size: address-size fault.
+      // Level 3 type 0b01 is reserved; there are no level-0 blocks with a 4 KiB granule.
+      if (!isTable && ((level === 3 && (lo & 2) === 0) || level === 0)) return this.fail(FSR.TF, level)
+      // Output-address bits [47:32] beyond the output size: address-size fault
+      // (after the translation checks, before the access flag and permissions).
       if (((hi & 0xffff) >>> oasShift) !== 0) return this.fail(this.asfBit, level)
       const oa = (hi & 0xffff) * TWO32 + ((lo & 0xfffff000) >>> 0)
       if (isTable) {
@@ -157,8 +162,6 @@ export class Walker {
         table = oa
         continue
       }
-      // Level 3 type 0b01 is reserved; there are no level-0 blocks with a 4 KiB granule.
-      if ((level === 3 && (lo & 2) === 0) || level === 0) return this.fail(FSR.TF, level)
       // Access flag before permissions (spec §0 runners-up).
       if ((lo & (1 << 10)) === 0 && !ctx.affd) return this.fail(FSR.AFF, level)
       const size = 2 ** shift

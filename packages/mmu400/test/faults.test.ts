@@ -150,6 +150,23 @@ test('S2CR.INSTCFG = data lets a fetch from a NOEXEC page through; = instruction
   assert.ok(master(f).write(0x8000, [1]).ok)
 })
 
+test('a write with the instruction attribute is a data write: FSYNR0.IND = 0 (decision 0204)', () => {
+  const f = fixture()
+  const pt = linuxAttach(f)
+  pt.map(0x8000, RAM_BASE, 3, { read: true, write: false, noexec: true })
+  master(f).write(0x8000, [1], { instr: true })
+  assert.is(fsr(f), FSR.PF)
+  assert.is(fsynr0(f), 3 | 0x10 | NS)
+})
+
+test('a reserved level-3 descriptor with address bits beyond the OAS is a translation fault, not an address-size fault', () => {
+  const f = fixture({ version: 2 })
+  const pt = linuxAttach(f)
+  pt.raw(0x1000, 3, (0x1000 | 0x401 | 0x40) >>> 0, 0x100)
+  master(f).read(0x1000, 4)
+  assert.is(fsr(f), FSR.TF)
+})
+
 test('S2CR.PRIVCFG forces privileged or unprivileged', () => {
   const f = fixture()
   const pt = linuxAttach(f)
