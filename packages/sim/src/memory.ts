@@ -24,9 +24,14 @@ interface Page {
 export class PhysMemory {
   /** Page number → backing store. */
   private readonly pages = new Map<number, Page>()
-  /** One-entry cache of the last page looked up (most accesses are local). */
-  private lastPageNo = -1
-  private lastPage: Page | undefined = undefined
+  /**
+   * Two-entry cache of the last pages looked up: a DMA copy alternates
+   * between a source and a destination page.
+   */
+  private pageNoA = -1
+  private pageA: Page | undefined = undefined
+  private pageNoB = -1
+  private pageB: Page | undefined = undefined
 
   /** Number of pages allocated so far (for tests and memory accounting). */
   get allocatedPages(): number {
@@ -35,7 +40,16 @@ export class PhysMemory {
 
   /** The page numbered `pageNo`, allocating it when `alloc` is set. */
   private page(pageNo: number, alloc: boolean): Page | undefined {
-    if (pageNo === this.lastPageNo) return this.lastPage
+    if (pageNo === this.pageNoA) return this.pageA
+    if (pageNo === this.pageNoB) {
+      // Swap so that A is the most recent.
+      const p = this.pageB
+      this.pageNoB = this.pageNoA
+      this.pageB = this.pageA
+      this.pageNoA = pageNo
+      this.pageA = p
+      return p
+    }
     let p = this.pages.get(pageNo)
     if (p === undefined) {
       if (!alloc) return undefined
@@ -43,8 +57,10 @@ export class PhysMemory {
       p = { bytes, view: new DataView(bytes.buffer) }
       this.pages.set(pageNo, p)
     }
-    this.lastPageNo = pageNo
-    this.lastPage = p
+    this.pageNoB = this.pageNoA
+    this.pageB = this.pageA
+    this.pageNoA = pageNo
+    this.pageA = p
     return p
   }
 
