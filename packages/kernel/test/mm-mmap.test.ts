@@ -1,8 +1,8 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { BusResp, type AccessSize, type MmioDevice } from '@vfio-sim/sim'
-import { MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_PRIVATE, MAP_SHARED, O_RDONLY, O_RDWR, O_WRONLY, PROT_NONE, PROT_READ, PROT_WRITE } from '@vfio-sim/uapi'
-import { Kernel } from '../src/kernel.ts'
+import { MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_PRIVATE, MAP_SHARED, MAP_SHARED_VALIDATE, O_RDONLY, O_RDWR, O_WRONLY, PROT_NONE, PROT_READ, PROT_WRITE } from '@vfio-sim/uapi'
+import { Kernel, type KernelProfile } from '../src/kernel.ts'
 import { isKernelError, kerr } from '../src/errno.ts'
 import { spawnTask, type SpawnOptions } from '../src/kernel/fork.ts'
 import { MMAP_BASE, UserFaultError } from '../src/mm/mmap.ts'
@@ -46,8 +46,8 @@ class LogDevice implements MmioDevice {
   }
 }
 
-function setup(opts: SpawnOptions = {}) {
-  const k = new Kernel()
+function setup(opts: SpawnOptions = {}, profile: KernelProfile = 'upstream') {
+  const k = new Kernel({ profile })
   k.sys.bus.addRam('dram', 0x8000_0000, 0x100_0000)
   const dev = new LogDevice()
   k.sys.bus.addDevice(0x2c0a_0000, dev)
@@ -103,6 +103,26 @@ test('mmap argument errors follow Linux', () => {
   assert.is(errno(() => sysMmap(k, t, 0, PG, PROT_READ, MAP_SHARED, ro, 0)), 'EINVAL')
   const wo = sysOpen(k, t, '/dev/mmiodev', O_WRONLY)
   assert.is(errno(() => sysMmap(k, t, 0, PG, PROT_WRITE, MAP_SHARED, wo, 0)), 'EACCES')
+})
+
+test('profiles: MAP_SHARED_VALIDATE and MAP_FIXED_NOREPLACE exist upstream only; default RLIMIT_MEMLOCK 8 MiB vs 64 KiB', () => {
+  const up = setup({}, 'upstream')
+  const fd = sysOpen(up.k, up.t, '/dev/mmiodev', O_RDWR)
+  assert.is(errno(() => sysMmap(up.k, up.t, 0, PG, RW, MAP_SHARED_VALIDATE, fd, 0)), 'OK')
+  // validated flags: anything outside LEGACY_MAP_MASK, MAP_FIXED_NOREPLACE included, is EOPNOTSUPP
+  assert.is(errno(() => sysMmap(up.k, up.t, 0x3000_0000, PG, RW, MAP_SHARED_VALIDATE | MAP_FIXED_NOREPLACE, fd, 0)), 'EOPNOTSUPP')
+  assert.is(errno(() => sysMmap(up.k, up.t, 0, PG, RW, MAP_SHARED_VALIDATE | MAP_ANONYMOUS, -1, 0)), 'OK')
+  assert.is(up.t.rlimits.memlock.cur, 8 * 1024 * 1024)
+  const old = setup({}, 'rfc-v5')
+  const fd2 = sysOpen(old.k, old.t, '/dev/mmiodev', O_RDWR)
+  assert.is(errno(() => sysMmap(old.k, old.t, 0, PG, RW, MAP_SHARED_VALIDATE, fd2, 0)), 'EINVAL')
+  assert.is(errno(() => sysMmap(old.k, old.t, 0, PG, RW, MAP_SHARED_VALIDATE | MAP_ANONYMOUS, -1, 0)), 'EINVAL')
+  // an unknown bit on the old kernel: NOREPLACE is ignored and the address is only a hint
+  const a = sysMmap(old.k, old.t, 0x3000_0000, PG, RW, ANON, -1, 0)
+  const b = sysMmap(old.k, old.t, 0x3000_0000, PG, RW, ANON | MAP_FIXED_NOREPLACE, -1, 0)
+  assert.is(a, 0x3000_0000)
+  assert.is.not(b, a)
+  assert.is(old.t.rlimits.memlock.cur, 64 * 1024)
 })
 
 test('munmap: unaligned or empty is EINVAL; a hole splits the mapping and the rest keeps its data', () => {

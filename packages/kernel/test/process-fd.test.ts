@@ -123,6 +123,12 @@ test('read on a write-only or write on a read-only fd is EBADF; a file without t
   assert.is(errno(() => sysWrite(t, rw, new Uint8Array(1))), 'EINVAL')
   assert.is(errno(() => sysIoctl(t, rw, 0x1234, 0)), 'ENOTTY')
   assert.is(errno(() => sysRead(t, rw, new Uint8Array(1), -1)), 'EINVAL')
+  // pread checks the position before the fd, as ksys_pread64 does
+  assert.is(errno(() => sysRead(t, 99, new Uint8Array(1), -1)), 'EINVAL')
+  assert.is(errno(() => sysRead(t, 99, new Uint8Array(1), 0)), 'EBADF')
+  // a missing op is EINVAL before the buffer is looked at
+  assert.is(errno(() => sysWrite(t, rw, 'x' as never)), 'EINVAL')
+  assert.is(errno(() => sysRead(t, rw, 'x' as never)), 'EFAULT')
 })
 
 test('RLIMIT_NOFILE: the fd past the limit is EMFILE and the file is released', () => {

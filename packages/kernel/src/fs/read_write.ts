@@ -1,8 +1,8 @@
 /**
- * Models fs/read_write.c: read/write/pread64/pwrite64. The fd must be open
- * for the direction (EBADF), the file must implement it (EINVAL), pread and
- * pwrite need a positionable file (ESPIPE) and a non-negative position
- * (EINVAL). read/write without a position use and advance the file position.
+ * Models fs/read_write.c: read/write/pread64/pwrite64, with Linux's order of
+ * checks: a negative position (EINVAL, pread/pwrite), the fd (EBADF), a
+ * positionable file for pread/pwrite (ESPIPE), the fd open for the direction
+ * (EBADF), the file implementing it (EINVAL), then the buffer (EFAULT). read/write without a position use and advance the file position.
  *
  * The simulation passes kernel buffers: the syscall layer hands the
  * process's buffer straight to the file operation.
@@ -20,12 +20,12 @@ function checkPos(pos: number | undefined): void {
 
 /** read(2) / pread64(2) with `pos`. Returns bytes read into `buf`. */
 export function sysRead(task: Task, fd: number, buf: Uint8Array, pos?: number): number {
+  checkPos(pos) // ksys_pread64 checks the position before the fd
   const file = task.files.get(fd)
-  if (!(buf instanceof Uint8Array)) kerr('EFAULT')
-  if (!fmodeCanRead(file.flags)) kerr('EBADF')
   if (pos !== undefined && file.fops.seekable === false) kerr('ESPIPE')
-  checkPos(pos)
+  if (!fmodeCanRead(file.flags)) kerr('EBADF')
   if (file.fops.read === undefined) kerr('EINVAL')
+  if (!(buf instanceof Uint8Array)) kerr('EFAULT')
   const dst = buf.length > MAX_RW_COUNT ? buf.subarray(0, MAX_RW_COUNT) : buf
   file.get()
   try {
@@ -39,12 +39,12 @@ export function sysRead(task: Task, fd: number, buf: Uint8Array, pos?: number): 
 
 /** write(2) / pwrite64(2) with `pos`. Returns bytes written. */
 export function sysWrite(task: Task, fd: number, data: Uint8Array, pos?: number): number {
-  const file = task.files.get(fd)
-  if (!(data instanceof Uint8Array)) kerr('EFAULT')
-  if (!fmodeCanWrite(file.flags)) kerr('EBADF')
-  if (pos !== undefined && file.fops.seekable === false) kerr('ESPIPE')
   checkPos(pos)
+  const file = task.files.get(fd)
+  if (pos !== undefined && file.fops.seekable === false) kerr('ESPIPE')
+  if (!fmodeCanWrite(file.flags)) kerr('EBADF')
   if (file.fops.write === undefined) kerr('EINVAL')
+  if (!(data instanceof Uint8Array)) kerr('EFAULT')
   const src = data.length > MAX_RW_COUNT ? data.subarray(0, MAX_RW_COUNT) : data
   file.get()
   try {

@@ -41,7 +41,12 @@ export interface Rlimits {
   nofile: Rlimit
 }
 
-/** Linux's defaults: RLIMIT_MEMLOCK 8 MiB (MLOCK_LIMIT since v5.16), RLIMIT_NOFILE 1024. */
-export function defaultRlimits(): Rlimits {
-  return { memlock: { cur: 8 * 1024 * 1024, max: 8 * 1024 * 1024 }, nofile: { cur: 1024, max: 4096 } }
+/**
+ * Linux's defaults: RLIMIT_MEMLOCK is MLOCK_LIMIT, 8 MiB since v5.16 and
+ * 64 KiB before (so 64 KiB on the 2014 'rfc-v5' kernel); RLIMIT_NOFILE 1024
+ * (hard 4096).
+ */
+export function defaultRlimits(profile: 'rfc-v5' | 'upstream' = 'upstream'): Rlimits {
+  const memlock = profile === 'upstream' ? 8 * 1024 * 1024 : 64 * 1024
+  return { memlock: { cur: memlock, max: memlock }, nofile: { cur: 1024, max: 4096 } }
 }

@@ -22,7 +22,7 @@ export interface SpawnOptions {
   readonly gid?: number
   /** Default: every capability for uid 0, none otherwise. */
   readonly caps?: readonly Capability[]
-  /** Overrides of the default limits (RLIMIT_MEMLOCK 8 MiB, RLIMIT_NOFILE 1024), in bytes / fds. */
+  /** Overrides of the default limits (RLIMIT_MEMLOCK 64 KiB on rfc-v5, 8 MiB upstream; RLIMIT_NOFILE 1024), in bytes / fds. */
   readonly rlimits?: { readonly memlock?: number; readonly nofile?: number }
   /** Command name, default "proc". */
   readonly comm?: string
@@ -47,7 +47,7 @@ export class TaskStruct implements Task {
     this.comm = opts.comm ?? 'proc'
     const uid = opts.uid ?? 0
     this.cred = { uid, gid: opts.gid ?? uid, caps: new Set(opts.caps ?? (uid === 0 ? ALL_CAPS : [])) }
-    this.rlimits = defaultRlimits()
+    this.rlimits = defaultRlimits(kernel.profile)
     if (opts.rlimits?.memlock !== undefined) this.rlimits.memlock = { cur: opts.rlimits.memlock, max: opts.rlimits.memlock }
     if (opts.rlimits?.nofile !== undefined) this.rlimits.nofile = { cur: opts.rlimits.nofile, max: opts.rlimits.nofile }
     this.mm = new UserMm(kernel, `pid ${pid}`)

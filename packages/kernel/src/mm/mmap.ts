@@ -33,6 +33,13 @@ export const MMAP_MIN_ADDR = 0x1000
 export const STACK_SIZE = 128 * 1024
 /** Start of the stack mapping. */
 export const STACK_START = TASK_SIZE - STACK_SIZE
+/**
+ * The flags every file's mmap accepts under MAP_SHARED_VALIDATE
+ * (include/linux/mman.h LEGACY_MAP_MASK, x86-64 values); anything else is
+ * EOPNOTSUPP, MAP_FIXED_NOREPLACE and MAP_SYNC included.
+ */
+export const LEGACY_MAP_MASK = 0x01 | 0x02 | 0x10 | 0x20 | 0x800 | 0x1000 | 0x4000000 | 0x100 | 0x2000 | 0x4000 | 0x8000 | 0x10000 | 0x20000 | 0x40000 | 0x40 | (21 << 26) | (30 << 26)
+
 /** Linux's default vm.max_map_count. */
 export const MAX_MAP_COUNT = 65530
 
@@ -138,18 +145,25 @@ export class UserMm implements MmStruct {
    * lets the file's mmap handler set it up. Returns the address.
    */
   mmap(a: MmapArgs, task: Task): number {
-    const { prot, flags, file } = a
+    const { prot, file } = a
+    let flags = a.flags
     if (a.length === 0) kerr('EINVAL')
     const len = pageAlign(a.length)
     if (len > TASK_SIZE) kerr('ENOMEM')
     const pgoff = a.offset / PAGE_SIZE
     if (this.vmas.length >= MAX_MAP_COUNT) kerr('ENOMEM')
 
+    // MAP_SHARED_VALIDATE (v4.15) and MAP_FIXED_NOREPLACE (v4.17) are unknown
+    // to the 2014 kernel: the first is an invalid type, the second an ignored bit.
+    const modern = this.kernel.profile === 'upstream'
+    if (!modern) flags &= ~MAP_FIXED_NOREPLACE
     const type = flags & MAP_TYPE
+    const shared = type === MAP_SHARED || (modern && type === MAP_SHARED_VALIDATE)
     if (file === undefined) {
-      if (type !== MAP_SHARED && type !== MAP_PRIVATE && type !== MAP_SHARED_VALIDATE) kerr('EINVAL')
+      if (!shared && type !== MAP_PRIVATE) kerr('EINVAL')
     } else {
-      if (type === MAP_SHARED || type === MAP_SHARED_VALIDATE) {
+      if (shared) {
+        if (type === MAP_SHARED_VALIDATE && (flags & ~LEGACY_MAP_MASK) !== 0) kerr('EOPNOTSUPP')
         if ((prot & PROT_WRITE) !== 0 && !fmodeCanWrite(file.flags)) kerr('EACCES')
       } else if (type !== MAP_PRIVATE) kerr('EINVAL')
       if (!fmodeCanRead(file.flags)) kerr('EACCES')
@@ -172,7 +186,7 @@ export class UserMm implements MmStruct {
     if ((prot & PROT_READ) !== 0) vmFlags |= VM.READ
     if ((prot & PROT_WRITE) !== 0) vmFlags |= VM.WRITE
     if ((prot & PROT_EXEC) !== 0) vmFlags |= VM.EXEC
-    if (type === MAP_SHARED || type === MAP_SHARED_VALIDATE) {
+    if (shared) {
       vmFlags |= VM.SHARED | VM.MAYSHARE
       if (file !== undefined && !fmodeCanWrite(file.flags)) vmFlags &= ~(VM.MAYWRITE | VM.SHARED)
     }
