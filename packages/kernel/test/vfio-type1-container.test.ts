@@ -251,6 +251,11 @@ test('upstream: a group without MSI isolation → EPERM unless allow_unsafe_inte
   up.c.attachGroup(unsafe)
   assert.is(errnoOf(() => up.c.ioctl(up.task, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU)), 'EPERM')
   assert.is(up.c.iommuSet, false)
+  const lines: string[] = []
+  const logged = new VfioContainer({ profile: 'upstream', printk: (_l, t) => lines.push(t) })
+  logged.attachGroup(unsafe)
+  assert.is(errnoOf(() => logged.ioctl(up.task, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU)), 'EPERM')
+  assert.equal(lines, ['vfio_iommu_type1_attach_group: No interrupt remapping support.  Use the module param "allow_unsafe_interrupts" to enable VFIO IOMMU support on this platform'])
   const allowed = new VfioContainer({ profile: 'upstream', allowUnsafeInterrupts: true })
   allowed.attachGroup(unsafe)
   assert.is(allowed.ioctl(up.task, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU), 0)

@@ -15,10 +15,13 @@ import {
   VFIO_DMA_UNMAP_FLAG_VADDR,
   VFIO_IOMMU_MAP_DMA,
   VFIO_IOMMU_UNMAP_DMA,
+  VFIO_SET_IOMMU,
+  VFIO_TYPE1v2_IOMMU,
   vfio_iommu_type1_dma_map,
   vfio_iommu_type1_dma_unmap,
 } from '@vfio-sim/uapi'
 import { ARG, BUF, FakeDomain, PAGE, RO_ARG, errnoOf, map, setup, stateOf, unmap } from './vfio-type1-fakes.ts'
+import { VfioContainer } from '../src/drivers/vfio/container.ts'
 
 const R = VFIO_DMA_MAP_FLAG_READ
 const W = VFIO_DMA_MAP_FLAG_WRITE
@@ -316,6 +319,28 @@ test('upstream: UNMAP ALL needs iova = size = 0, removes everything and returns 
     assert.is(h.c.type1!.dmaAvail, 65535)
     assert.is(h.mm.lockedVm, 0)
     assert.is(h.mm.pinCount, 0)
+  }
+})
+
+test('upstream: UNMAP with GET_DIRTY_BITMAP reads the vfio_bitmap after the struct: unreadable → EFAULT', () => {
+  const h = setup('upstream')
+  const at = ARG + 4 * PAGE - 24 // the bitmap would start on the unmapped page after ARG's four
+  h.mm.copyToUser(at, vfio_iommu_type1_dma_unmap.encode({ argsz: 48, flags: VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP, iova: 0n, size: BigInt(PAGE) }))
+  assert.is(errnoOf(() => h.c.ioctl(h.task, VFIO_IOMMU_UNMAP_DMA, at)), 'EFAULT')
+})
+
+test('RLIMIT_MEMLOCK failures are logged as the kernel does (pr_warn)', () => {
+  for (const profile of UAPI_PROFILES) {
+    const lines: string[] = []
+    const h = setup(profile, { memlock: PAGE })
+    const c = new VfioContainer({ profile, printk: (level, text) => lines.push(`${level}: ${text}`) })
+    c.attachGroup({ id: 3, domain: new FakeDomain() })
+    c.ioctl(h.task, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU)
+    h.mm.copyToUser(ARG, vfio_iommu_type1_dma_map.encode({ argsz: 32, flags: RW, vaddr: BigInt(BUF), iova: 0n, size: BigInt(2 * PAGE) }))
+    assert.is(errnoOf(() => c.ioctl(h.task, VFIO_IOMMU_MAP_DMA, ARG)), 'ENOMEM')
+    assert.equal(lines, [profile === 'upstream'
+      ? 'warning: vfio_pin_pages_remote: RLIMIT_MEMLOCK (4096) exceeded'
+      : 'warning: vfio_pin_pages: RLIMIT_MEMLOCK (4096) exceeded'])
   }
 })
 

@@ -47,6 +47,7 @@ import {
   type IommuInfoCapInput,
 } from '@vfio-sim/uapi'
 import { isKernelError, kerr } from '../../errno.ts'
+import type { LogLevel } from '../../kernel/printk.ts'
 import {
   PAGE_MASK_U64,
   PAGE_SIZE,
@@ -82,6 +83,8 @@ export interface Type1Options {
    * interrupt remapping for PCI, never for platform devices.
    */
   readonly allowUnsafeInterrupts?: boolean
+  /** Where the driver's pr_warn lines go (wire to `kernel.printk`). */
+  readonly printk?: (level: LogLevel, text: string) => void
 }
 
 /** A read-only view of one mapping, for tests, tracing and the workshop UI. */
@@ -126,12 +129,14 @@ export class VfioIommuType1 {
   private vaddrInvalidCount = 0
   private dirtyTracking = false
   private readonly allowUnsafeInterrupts: boolean
+  private readonly printk: (level: LogLevel, text: string) => void
 
   private constructor(profile: UapiProfile, v2: boolean, opts: Type1Options) {
     this.profile = profile
     this.v2 = v2
     this.dmaAvailCount = opts.dmaEntryLimit ?? DMA_ENTRY_LIMIT_DEFAULT
     this.allowUnsafeInterrupts = opts.allowUnsafeInterrupts ?? false
+    this.printk = opts.printk ?? (() => {})
   }
 
   /**
@@ -225,7 +230,9 @@ export class VfioIommuType1 {
     if (this.profile === 'upstream') {
       if (newDomain) newIovaList = this.iovaListWith(domain)
       if (!this.allowUnsafeInterrupts && group.msiIsolated === false) {
-        kerr('EPERM', 'vfio_iommu_type1_attach_group: No interrupt remapping support. Use the module param "allow_unsafe_interrupts" to enable VFIO IOMMU support on this platform')
+        const msg = 'vfio_iommu_type1_attach_group: No interrupt remapping support.  Use the module param "allow_unsafe_interrupts" to enable VFIO IOMMU support on this platform'
+        this.printk('warning', msg)
+        kerr('EPERM', msg)
       }
     }
     if (newDomain) this.replay(domain)
@@ -422,7 +429,12 @@ export class VfioIommuType1 {
         }
         if (counted && !task.capIpcLock && mm.lockedVm + locked + 1 > limit) {
           mm.unpinUserPages([page!])
-          kerr('ENOMEM', `vfio_pin_pages_remote: RLIMIT_MEMLOCK (${task.rlimitMemlock}) exceeded`)
+          // 6.x prints the limit in bytes from vfio_pin_pages_remote; 3.15 printed rlimit() from vfio_pin_pages.
+          const msg = this.profile === 'upstream'
+            ? `vfio_pin_pages_remote: RLIMIT_MEMLOCK (${limit * PAGE_SIZE}) exceeded`
+            : `vfio_pin_pages: RLIMIT_MEMLOCK (${task.rlimitMemlock}) exceeded`
+          this.printk('warning', msg)
+          kerr('ENOMEM', msg)
         }
         // A run ends where physical contiguity (or pinned-ness) breaks: map what we have.
         if (phys.length > runStart && (pa !== phys[phys.length - 1]! + PAGE_SIZE || counted !== runCounted)) {
