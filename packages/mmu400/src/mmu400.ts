@@ -56,7 +56,9 @@ export interface Mmu400Options {
   /**
    * Interrupt outputs. `global[0]` is the (non-secure) global fault
    * interrupt; `context[k]` is context interrupt k (v1: CBAR.IRPTNDX = k;
-   * v2: bank k). Missing lines are simply not driven.
+   * v2: bank k). Missing lines are simply not driven. On v1, unless
+   * `config.contextIrqs` says otherwise, IDR0.NUMIRPT is the number of
+   * context lines given (Linux round-robins IRPTNDX over the DT's lines).
    */
   readonly irqs?: { readonly global?: readonly IrqLine[]; readonly context?: readonly IrqLine[] }
 }
@@ -176,7 +178,10 @@ export class Mmu400 implements PortHost {
   private readonly outAttrs: BusAttrs = busAttrs()
 
   constructor(opts: Mmu400Options) {
-    this.config = resolveConfig(opts.config)
+    // v1: NUMIRPT defaults to the number of context interrupt lines the board wired.
+    const wired = opts.irqs?.context?.length ?? 0
+    const cfg = opts.config ?? {}
+    this.config = resolveConfig(cfg.contextIrqs === undefined && (cfg.version ?? 1) === 1 && wired > 0 ? { ...cfg, contextIrqs: wired } : cfg)
     const c = this.config
     this.bus = opts.bus
     this.tracer = opts.tracer
@@ -465,7 +470,7 @@ export class Mmu400 implements PortHost {
     if (stall) {
       outcome = Outcome.STALL
       ctx.stalled = true
-      this.hold(ctx, port, va, true)
+      this.hold(ctx, port, va, sid, true)
     }
     this.xPa = 0
     this.xSpan = PAGE - (va % PAGE)
@@ -478,19 +483,24 @@ export class Mmu400 implements PortHost {
 
   // ---------------------------------------------------------------- stall and RESUME
 
-  private hold(ctx: Context, port: Mmu400Port, va: number, byFault: boolean): void {
-    port.waitingOn = ctx
-    const page = Math.floor(va / PAGE)
-    const k = port.heldPages.indexOf(page)
+  /** Identifies a held access: input page and stream ID. */
+  private static heldKey(va: number, sid: number): number {
+    return Math.floor(va / PAGE) * 0x10000 + (sid & 0xffff)
+  }
+
+  private hold(ctx: Context, port: Mmu400Port, va: number, sid: number, byFault: boolean): void {
+    const key = Mmu400.heldKey(va, sid)
+    const k = port.heldKeys.indexOf(key)
     if (k < 0) {
-      port.heldPages.push(page)
+      port.heldKeys.push(key)
       port.heldByFault.push(byFault)
+      port.heldCtx.push(ctx)
     } else if (byFault) port.heldByFault[k] = true
     let list = this.waiters.get(ctx)
     if (list === undefined) this.waiters.set(ctx, (list = []))
     if (!list.includes(port)) list.push(port)
     this.stats.stalls++
-    if (this.tracer?.on) this.tracer.instant(SMMU_TRACE.smmu_stall, ctx.track, va, port.streamId ?? -1)
+    if (this.tracer?.on) this.tracer.instant(SMMU_TRACE.smmu_stall, ctx.track, va, sid)
   }
 
   /** RESUME: releases the stalled transaction(s) of bank `i`, retrying or terminating the one(s) that faulted. */
@@ -504,16 +514,16 @@ export class Mmu400 implements PortHost {
     this.waiters.delete(ctx)
     if (this.tracer?.on) this.tracer.instant(SMMU_TRACE.smmu_resume, ctx.track, terminate ? 'terminate' : 'retry', list.length)
     for (const p of list) {
-      if (terminate) {
-        p.heldPages.forEach((page, k) => {
-          if (!p.heldByFault[k]) return
-          p.terminatedPages.push(page)
+      for (let k = p.heldKeys.length - 1; k >= 0; k--) {
+        if (p.heldCtx[k] !== ctx) continue
+        if (terminate && p.heldByFault[k]) {
+          p.terminatedKeys.push(p.heldKeys[k]!)
           p.terminatedAbort.push(ctx.cfre)
-        })
+        }
+        p.heldKeys.splice(k, 1)
+        p.heldByFault.splice(k, 1)
+        p.heldCtx.splice(k, 1)
       }
-      p.waitingOn = undefined
-      p.heldPages.length = 0
-      p.heldByFault.length = 0
       this.notify(p)
     }
     this.updateIrqs()
@@ -593,7 +603,7 @@ export class Mmu400 implements PortHost {
     if (ctx === undefined) return this.globalFault(GFSR.UCBF, va, write, priv, instr, attrs.secure, sid)
     if (ctx.stalled && !ctx.hupcf) {
       // HUPCF = 0: everything in a stalled context waits behind the faulting transaction.
-      this.hold(ctx, port, va, false)
+      this.hold(ctx, port, va, sid, false)
       this.xSpan = PAGE - (va % PAGE)
       return Outcome.STALL
     }
@@ -642,7 +652,7 @@ export class Mmu400 implements PortHost {
     while (done < len) {
       const va = addr + done
       let outcome: Outcome
-      if (port.terminatedPages.length === 0 && port.heldPages.length === 0) outcome = this.translateAt(va, write, attrs, sid, port)
+      if (port.terminatedKeys.length === 0 && port.heldKeys.length === 0) outcome = this.translateAt(va, write, attrs, sid, port)
       else outcome = this.heldOutcome(port, va, write, attrs, sid)
       const n = Math.min(len - done, this.xSpan)
       if (outcome === Outcome.OK) {
@@ -672,16 +682,16 @@ export class Mmu400 implements PortHost {
    * held one stays held; anything else translates normally.
    */
   private heldOutcome(port: Mmu400Port, va: number, write: boolean, attrs: BusAttrs, sid: number): Outcome {
-    const page = Math.floor(va / PAGE)
-    const k = port.terminatedPages.indexOf(page)
+    const key = Mmu400.heldKey(va, sid)
+    const k = port.terminatedKeys.indexOf(key)
     if (k >= 0) {
       const abort = port.terminatedAbort[k]!
-      port.terminatedPages.splice(k, 1)
+      port.terminatedKeys.splice(k, 1)
       port.terminatedAbort.splice(k, 1)
       this.xSpan = PAGE - (va % PAGE)
       return abort ? Outcome.ABORT : Outcome.RAZ
     }
-    if (port.heldPages.includes(page)) {
+    if (port.heldKeys.includes(key)) {
       this.xSpan = PAGE - (va % PAGE)
       return Outcome.STALL
     }

@@ -22,17 +22,18 @@ export class Mmu400Port implements MasterPort {
   private readonly host: PortHost
   private readonly listeners: (() => void)[] = []
 
-  // Stall bookkeeping, owned by the SMMU (a master such as the PL330 may have
-  // several accesses held at once, one per channel).
-  /** @internal The context this port's accesses are stalled in. */
-  waitingOn: Context | undefined = undefined
-  /** @internal Input pages (VA / 4 KiB) of the held accesses. */
-  readonly heldPages: number[] = []
-  /** @internal For each held page: the access there is one that faulted (not one held behind it). */
+  // Stall bookkeeping, owned by the SMMU. A master such as the PL330 may have
+  // several accesses held at once (one per channel, with different stream IDs),
+  // each identified by stream ID and input page.
+  /** @internal Keys (page × 2^16 + stream ID) of the held accesses. */
+  readonly heldKeys: number[] = []
+  /** @internal For each held access: it is the one that faulted (not one held behind it). */
   readonly heldByFault: boolean[] = []
-  /** @internal Pages whose held access RESUME terminated: the retry there gets the fault response, once. */
-  readonly terminatedPages: number[] = []
-  /** @internal For each terminated page: abort (CFRE = 1) rather than RAZ/WI. */
+  /** @internal For each held access: the context it waits on. */
+  readonly heldCtx: Context[] = []
+  /** @internal Keys of accesses RESUME terminated: their retry gets the fault response, once. */
+  readonly terminatedKeys: number[] = []
+  /** @internal For each terminated access: abort (CFRE = 1) rather than RAZ/WI. */
   readonly terminatedAbort: boolean[] = []
 
   constructor(host: PortHost, streamId: number | undefined) {
@@ -60,15 +61,15 @@ export class Mmu400Port implements MasterPort {
 
   /** True while an access of this port is held by a stall. */
   get stalled(): boolean {
-    return this.waitingOn !== undefined
+    return this.heldKeys.length > 0
   }
 
   /** @internal Forgets every held or terminated access (SMMU reset, probe use). */
   clearStall(): void {
-    this.waitingOn = undefined
-    this.heldPages.length = 0
+    this.heldKeys.length = 0
     this.heldByFault.length = 0
-    this.terminatedPages.length = 0
+    this.heldCtx.length = 0
+    this.terminatedKeys.length = 0
     this.terminatedAbort.length = 0
   }
 

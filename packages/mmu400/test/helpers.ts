@@ -39,7 +39,7 @@ export function fixture(config: Mmu400Config = {}, opts: { scheduler?: boolean }
   const gIrq = irqc.line(0)
   const cIrq = irqc.line(1)
   const cIrq1 = irqc.line(2)
-  const smmu = new Mmu400({ bus, tracer, config, irqs: { global: [gIrq], context: [cIrq, cIrq1] }, ...(opts.scheduler ? { scheduler: sched } : {}) })
+  const smmu = new Mmu400({ bus, tracer, config, irqs: { global: [gIrq], context: (config.contextIrqs ?? 1) > 1 ? [cIrq, cIrq1] : [cIrq] }, ...(opts.scheduler ? { scheduler: sched } : {}) })
   bus.addDevice(SMMU_BASE, smmu.mmio)
   const cbBase = smmu.config.cbBase
   return {

@@ -1,7 +1,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { Mmu400 } from '../src/index.ts'
-import { Interconnect } from '@vfio-sim/sim'
+import { Interconnect, IrqLine } from '@vfio-sim/sim'
 import { fixture } from './helpers.ts'
 
 test('ID registers of the default (stage-1 MMU-400) personality', () => {
@@ -19,6 +19,15 @@ test('ID registers follow the configuration', () => {
   const f = fixture({ contextBanks: 4, smrGroups: 4, streamIdBits: 2, contextIrqs: 2, coherentWalk: false, atos: false })
   assert.is(f.r(0x20), (0x40000000 | 0x08000000 | 0x04000000 | 0x01000000 | (2 << 16) | (2 << 9) | 4) >>> 0)
   assert.is(f.r(0x24), 0x20000004)
+})
+
+test('v1: NUMIRPT defaults to the number of context interrupt lines wired', () => {
+  const bus = new Interconnect()
+  const lines = [0, 1, 2].map(i => new IrqLine(`c${i}`, () => {}))
+  const s = new Mmu400({ bus, irqs: { context: lines } })
+  assert.is((s.read('IDR0') >>> 16) & 0xff, 3)
+  const t = new Mmu400({ bus, irqs: { context: lines }, config: { contextIrqs: 1 } })
+  assert.is((t.read('IDR0') >>> 16) & 0xff, 1)
 })
 
 test('geometry: CB0 at +0x8000 and a 64 KiB window; more banks grow NUMPAGE', () => {

@@ -148,4 +148,23 @@ test('HUPCF = 1: the same port can still use other pages while one access is hel
   assert.is(m.read(0x9000, 4).respName, 'STALL', 'a premature retry of the held access stays held')
 })
 
+test('one port, two streams in two banks (PL330 channels): a stall in one bank does not hold the other', () => {
+  const f = fixture()
+  linuxAttach(f, { cb: 0, sid: 0, sctlr: STALL_SCTLR })
+  const pt1 = linuxAttach(f, { cb: 1, sid: 1 })
+  pt1.map(0x9000, RAM_BASE)
+  f.mem.write32(RAM_BASE, 0x5a5a)
+  const port = f.smmu.port()
+  const m = new TestMaster(port)
+  const t0 = m.start(0x9000, 4, { streamId: 0 })
+  assert.is(t0.resp, BusResp.STALL)
+  assert.is(m.read32(0x9000, { streamId: 1 }), 0x5a5a)
+  assert.ok(port.stalled)
+  f.w(f.cb(1) + 0x8, 1) // RESUME on the other bank: nothing held there
+  assert.is(t0.done, false)
+  f.w(f.cb(0) + 0x8, 1)
+  assert.is(t0.resp, BusResp.SLVERR)
+  assert.not.ok(port.stalled)
+})
+
 test.run()
