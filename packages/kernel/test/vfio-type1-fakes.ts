@@ -112,7 +112,7 @@ export class FakeDomain implements IommuDomainOps {
 
   constructor(opts: { pgsizeBitmap?: bigint; caps?: IommuCap[]; aperture?: { start: bigint; end: bigint }; resv?: IommuResvRegion[] } = {}) {
     this.pgsizeBitmap = opts.pgsizeBitmap ?? 0x40201000n
-    this.caps = new Set(opts.caps ?? ['cache_coherency', 'dma_exec', 'noexec'])
+    this.caps = new Set(opts.caps ?? ['cache_coherency', 'enforce_cache_coherency', 'dma_exec', 'noexec'])
     if (opts.aperture !== undefined) this.aperture = opts.aperture
     if (opts.resv !== undefined) this.reservedRegions = opts.resv
   }

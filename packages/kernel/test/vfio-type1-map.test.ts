@@ -17,10 +17,11 @@ import {
   VFIO_IOMMU_UNMAP_DMA,
   VFIO_SET_IOMMU,
   VFIO_TYPE1v2_IOMMU,
+  VFIO_CHECK_EXTENSION,
   vfio_iommu_type1_dma_map,
   vfio_iommu_type1_dma_unmap,
 } from '@vfio-sim/uapi'
-import { ARG, BUF, FakeDomain, PAGE, RO_ARG, errnoOf, map, setup, stateOf, unmap } from './vfio-type1-fakes.ts'
+import { ARG, BUF, FakeDomain, FakeMm, PAGE, RO_ARG, errnoOf, map, setup, stateOf, unmap } from './vfio-type1-fakes.ts'
 import { VfioContainer } from '../src/drivers/vfio/container.ts'
 
 const R = VFIO_DMA_MAP_FLAG_READ
@@ -284,6 +285,36 @@ test('upstream: the update-vaddr flow (UNMAP VADDR, attach → EBUSY, MAP VADDR)
   assert.is(map(h, VFIO_DMA_MAP_FLAG_VADDR, BUF + 8 * PAGE, 0, 2 * PAGE), 0)
   assert.is(h.c.type1!.mappings()[0]!.vaddr, BigInt(BUF + 8 * PAGE))
   h.c.attachGroup({ id: 2, domain: new FakeDomain() })
+})
+
+test('upstream: MAP VADDR from another process moves the locked-memory charge to it (ENOMEM if it cannot take it)', () => {
+  const h = setup('upstream')
+  assert.is(map(h, RW, BUF, 0, 3 * PAGE), 0)
+  assert.is(unmap(h, VFIO_DMA_UNMAP_FLAG_VADDR, 0, 3 * PAGE).ret, 0)
+  const other = new FakeMm()
+  other.mmap(ARG, 1)
+  const poor = { mm: other, capIpcLock: false, rlimitMemlock: 2 * PAGE }
+  const req = vfio_iommu_type1_dma_map.encode({ argsz: 32, flags: VFIO_DMA_MAP_FLAG_VADDR, vaddr: 0x7000_0000n, iova: 0n, size: BigInt(3 * PAGE) })
+  other.copyToUser(ARG, req)
+  assert.is(errnoOf(() => h.c.ioctl(poor, VFIO_IOMMU_MAP_DMA, ARG)), 'ENOMEM')
+  assert.equal([h.mm.lockedVm, other.lockedVm], [3, 0])
+  const rich = { mm: other, capIpcLock: false, rlimitMemlock: 3 * PAGE }
+  assert.is(h.c.ioctl(rich, VFIO_IOMMU_MAP_DMA, ARG), 0)
+  assert.equal([h.mm.lockedVm, other.lockedVm], [0, 3])
+  // The pages stay pinned by the first process and are unpinned through it.
+  assert.is(h.mm.pinCount, 3)
+  assert.is(unmap(h, 0, 0, 3 * PAGE).ret, 0)
+  assert.equal([h.mm.pinCount, h.mm.lockedVm, other.lockedVm], [0, 0, 0])
+})
+
+test('DMA_CC: rfc-v5 asks IOMMU_CAP_CACHE_COHERENCY, upstream enforce_cache_coherency', () => {
+  for (const [profile, caps, want] of [
+    ['rfc-v5', ['cache_coherency'], 1], ['rfc-v5', ['enforce_cache_coherency'], 0],
+    ['upstream', ['cache_coherency'], 0], ['upstream', ['enforce_cache_coherency'], 1],
+  ] as const) {
+    const h = setup(profile, { dom: new FakeDomain({ caps: [...caps] }) })
+    assert.is(h.c.ioctl(h.task, VFIO_CHECK_EXTENSION, 4), want, `${profile} ${caps[0]}`)
+  }
 })
 
 test('upstream: UNMAP VADDR that meets an invalid mapping rolls back every mark of the call', () => {

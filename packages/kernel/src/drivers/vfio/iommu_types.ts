@@ -36,11 +36,16 @@ export interface IommuProt {
 
 /**
  * IOMMU capabilities type1 asks about (`iommu_capable()` / `domain_has_cap`):
- * `cache_coherency` (IOMMU_CAP_CACHE_COHERENCY / enforce_cache_coherency),
- * `dma_exec` (the RFC v5 IOMMU_CAP_DMA_EXEC: the IOMMU can make mappings
- * executable or not), `noexec` (upstream IOMMU_CAP_NOEXEC).
+ * - `cache_coherency`: IOMMU_CAP_CACHE_COHERENCY. rfc-v5 (3.15) maps with
+ *   IOMMU_CACHE and answers VFIO_DMA_CC_IOMMU from it.
+ * - `enforce_cache_coherency`: the domain op `enforce_cache_coherency()`
+ *   succeeded (upstream answers VFIO_DMA_CC_IOMMU from this; arm-smmu v2 has
+ *   no such op, so an MMU-400 domain reports false).
+ * - `dma_exec`: the RFC v5 IOMMU_CAP_DMA_EXEC (the IOMMU can make mappings
+ *   executable or not; arm-smmu with the RFC patch: true).
+ * - `noexec`: upstream IOMMU_CAP_NOEXEC.
  */
-export type IommuCap = 'cache_coherency' | 'dma_exec' | 'noexec'
+export type IommuCap = 'cache_coherency' | 'enforce_cache_coherency' | 'dma_exec' | 'noexec'
 
 /**
  * A reserved IOVA region (`struct iommu_resv_region`). Type1 removes every

@@ -15,8 +15,10 @@ export interface VfioDma {
   vaddr: bigint
   /** What was asked of the IOMMU (without IOMMU_CACHE, which is per domain). */
   readonly prot: Omit<IommuProt, 'cache'>
-  /** The address space that pinned the pages (and whose locked_vm was charged). */
-  readonly mm: VfioUserMm
+  /** The address space that pinned the pages (they are unpinned through it). */
+  readonly pinMm: VfioUserMm
+  /** The address space whose locked_vm is charged (moves with MAP_DMA FLAG_VADDR from another process). */
+  acctMm: VfioUserMm
   /** Physical address of each PAGE_SIZE page, in IOVA order. */
   readonly phys: readonly number[]
   /** Pages pinned through pin_user_pages (to unpin); PFNMAP pages are not in here. */

@@ -149,8 +149,10 @@ export class VfioIommuType1 {
       case BigInt(VFIO_TYPE1v2_IOMMU):
         return 1
       case BigInt(VFIO_DMA_CC_IOMMU):
-        // Every domain must be coherent (vacuously true with none).
-        return iommu !== null && iommu.domains.every(d => d.capable('cache_coherency')) ? 1 : 0
+        // Every domain must be coherent (vacuously true with none): 3.15 looked at
+        // IOMMU_CAP_CACHE_COHERENCY, current kernels at enforce_cache_coherency.
+        if (iommu === null) return 0
+        return iommu.domains.every(d => d.capable(profile === 'rfc-v5' ? 'cache_coherency' : 'enforce_cache_coherency')) ? 1 : 0
     }
     if (profile === 'rfc-v5') {
       // RFC v5: "IOMMU_EXEC is now available if at least one IOMMU in the container supports it".
@@ -369,6 +371,7 @@ export class VfioIommuType1 {
     if (isVaddr) {
       if (found === undefined) kerr('ENOENT')
       if (!found.vaddrInvalid || found.iova !== iova || found.size !== size) kerr('EINVAL')
+      this.changeDmaOwner(task, found)
       found.vaddr = vaddr
       found.vaddrInvalid = false
       this.vaddrInvalidCount--
@@ -378,6 +381,20 @@ export class VfioIommuType1 {
     if (this.dmaAvailCount === 0) kerr('ENOSPC')
     if (!this.iovaValid(iova, iova + size - 1n)) kerr('EINVAL')
     this.pinMapInsert(task, { read, write, noexec: false }, vaddr, iova, size)
+  }
+
+  /**
+   * vfio_change_dma_owner: a new process (live update) takes over the
+   * mapping's locked-memory charge; ENOMEM if that exceeds its limit.
+   */
+  private changeDmaOwner(task: VfioTask, d: VfioDma): void {
+    const mm = task.mm
+    if (mm === d.acctMm) return
+    const limit = Math.floor(task.rlimitMemlock / PAGE_SIZE)
+    if (!task.capIpcLock && mm.lockedVm + d.lockedPages > limit) kerr('ENOMEM')
+    mm.lockedVm += d.lockedPages
+    d.acctMm.lockedVm -= d.lockedPages
+    d.acctMm = mm
   }
 
   /** IOVA [first, last] inside one usable range (everything valid if the list is empty). */
@@ -453,7 +470,7 @@ export class VfioIommuType1 {
     }
     mm.lockedVm += locked
     if (this.profile === 'upstream') this.dmaAvailCount--
-    this.dmaList.insert({ iova, size, vaddr, prot, mm, phys, pinned, lockedPages: locked, vaddrInvalid: false })
+    this.dmaList.insert({ iova, size, vaddr, prot, pinMm: mm, acctMm: mm, phys, pinned, lockedPages: locked, vaddrInvalid: false })
   }
 
   /** vfio_iommu_map: maps one contiguous run into each domain; on failure unmaps it from the ones done. */
@@ -578,8 +595,8 @@ export class VfioIommuType1 {
   /** vfio_remove_dma: unmap from every domain, unpin, un-account, free the slot. */
   private removeDma(d: VfioDma): void {
     for (const dom of this.domains) dom.unmap(d.iova, Number(d.size))
-    if (d.pinned.length > 0) d.mm.unpinUserPages(d.pinned)
-    d.mm.lockedVm -= d.lockedPages
+    if (d.pinned.length > 0) d.pinMm.unpinUserPages(d.pinned)
+    d.acctMm.lockedVm -= d.lockedPages
     if (d.vaddrInvalid) this.vaddrInvalidCount--
     this.dmaList.remove(d)
     if (this.profile === 'upstream') this.dmaAvailCount++
