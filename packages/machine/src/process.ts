@@ -5,8 +5,27 @@
  * SysError with Linux's errno.
  */
 import { O_RDONLY, O_WRONLY, MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE } from '@vfio-sim/uapi'
-import { TASK_SIZE, syscalls as sc, type Kernel, type PollFd, type TaskStruct } from '@vfio-sim/kernel'
+import { defineTraceEvents } from '@vfio-sim/sim'
+import { kerr, TASK_SIZE, syscalls as sc, type Kernel, type PollFd, type TaskStruct } from '@vfio-sim/kernel'
 import { SysError, syscall } from './syscalls.ts'
+
+/** Trace events of user processes: each system call with its result, and each user access. */
+export const PROCESS_TRACE = defineTraceEvents({
+  sys_call: ['syscall', 'pid:u32 call:str args:str ret:str', '{call}({args}) = {ret}'],
+  user_access: ['user', 'pid:u32 op:str addr:hex64 value:str', '{op} {addr} {value}'],
+})
+
+function hex(n: number | bigint): string {
+  return `0x${n.toString(16)}`
+}
+
+function fmtRet(v: unknown): string {
+  if (typeof v === 'number') return v > 0xffff ? hex(v) : String(v)
+  if (v === undefined) return '0'
+  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v)
+  if (Array.isArray(v)) return `[${v.length} entries]`
+  return String(v)
+}
 
 /** Largest struct placed on the stack by {@link Process.ioctl} (the stack is 128 KiB). */
 const IOCTL_STACK_MAX = 64 * 1024
@@ -57,29 +76,52 @@ export class Process {
     return this.task
   }
 
+  /** Runs system call `name` (errors → SysError) and traces it with its result. */
+  private call<T>(name: string, args: () => string, fn: (t: TaskStruct) => T, path?: string): T {
+    const tracer = this.kernel.sys.tracer
+    try {
+      const r = syscall(name, () => fn(this.live(name)), path)
+      if (tracer.on) tracer.instant(PROCESS_TRACE.sys_call, `proc/${this.pid}`, this.pid, name, args(), fmtRet(r))
+      return r
+    } catch (e) {
+      if (tracer.on && e instanceof SysError) tracer.instant(PROCESS_TRACE.sys_call, `proc/${this.pid}`, this.pid, name, args(), `-1 ${e.code}`)
+      throw e
+    }
+  }
+
+  /** A user-mode access (errors → SysError), traced. */
+  private access<T>(op: string, addr: number, fn: (t: TaskStruct) => T, value?: () => string): T {
+    const r = syscall(op, () => fn(this.live(op)))
+    const tracer = this.kernel.sys.tracer
+    if (tracer.on) tracer.instant(PROCESS_TRACE.user_access, `proc/${this.pid}`, this.pid, op, Number.isFinite(addr) ? addr : 0, value?.() ?? (typeof r === 'number' || typeof r === 'bigint' ? `-> ${hex(r)}` : ''))
+    return r
+  }
+
   /** open(2); `flags` default O_RDONLY. Returns the fd. */
   open(path: string, flags: number = O_RDONLY): number {
-    return syscall('open', () => sc.sysOpen(this.kernel, this.live('open'), path, flags), path)
+    return this.call('open', () => `${JSON.stringify(path)}, 0o${flags.toString(8)}`, t => sc.sysOpen(this.kernel, t, path, flags), path)
   }
 
   /** close(2). */
   close(fd: number): void {
-    syscall('close', () => sc.sysClose(this.live('close'), fd))
+    this.call('close', () => `${fd}`, t => sc.sysClose(t, fd))
   }
 
   /** dup(2). */
   dup(fd: number): number {
-    return syscall('dup', () => sc.sysDup(this.live('dup'), fd))
+    return this.call('dup', () => `${fd}`, t => sc.sysDup(t, fd))
   }
 
   /** read(2), or pread64(2) with `pos`: fills `buf`, returns the byte count. */
   read(fd: number, buf: Uint8Array, pos?: number): number {
-    return syscall(pos === undefined ? 'read' : 'pread64', () => sc.sysRead(this.live('read'), fd, buf, pos))
+    const name = pos === undefined ? 'read' : 'pread64'
+    return this.call(name, () => `${fd}, buf, ${buf?.length}${pos === undefined ? '' : `, ${pos}`}`, t => sc.sysRead(t, fd, buf, pos))
   }
 
   /** write(2), or pwrite64(2) with `pos`. Returns the byte count. */
   write(fd: number, bytes: UserBytes, pos?: number): number {
-    return syscall(pos === undefined ? 'write' : 'pwrite64', () => sc.sysWrite(this.live('write'), fd, toBytes(bytes, 'write'), pos))
+    const name = pos === undefined ? 'write' : 'pwrite64'
+    return this.call(name, () => `${fd}, buf, ${typeof bytes === 'string' ? bytes.length : bytes?.length}${pos === undefined ? '' : `, ${pos}`}`, t => sc.sysWrite(t, fd, toBytes(bytes, name), pos))
   }
 
   /**
@@ -89,39 +131,41 @@ export class Process {
    * when the call fails, as the kernel may have written part of it).
    */
   ioctl(fd: number, request: number, arg: number | Uint8Array = 0): number {
-    const t = this.live('ioctl')
-    if (typeof arg === 'number') return syscall('ioctl', () => sc.sysIoctl(t, fd, request, arg))
-    if (!(arg instanceof Uint8Array)) throw new SysError('EFAULT', 'ioctl', { detail: 'arg must be a number or a Uint8Array' })
-    // Small structs live on the stack; a large one gets a temporary mapping.
-    const big = arg.length > IOCTL_STACK_MAX
-    const addr = big
-      ? syscall('ioctl', () => sc.sysMmap(this.kernel, t, 0, arg.length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0))
-      : TASK_SIZE - Math.ceil(Math.max(arg.length, 1) / 16) * 16
-    try {
-      syscall('ioctl', () => t.mm.poke(addr, arg))
+    const argText = (): string => (typeof arg === 'number' ? hex(arg) : `struct[${(arg as Uint8Array | undefined)?.length}]`)
+    return this.call('ioctl', () => `${fd}, ${typeof request === 'number' ? hex(request >>> 0) : '?'}, ${argText()}`, t => {
+      if (typeof arg === 'number') return sc.sysIoctl(t, fd, request, arg)
+      if (!(arg instanceof Uint8Array)) return kerr('EFAULT', 'arg must be a number or a Uint8Array')
+      // Small structs live on the stack; a large one gets a temporary mapping.
+      const big = arg.length > IOCTL_STACK_MAX
+      const addr = big
+        ? sc.sysMmap(this.kernel, t, 0, arg.length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+        : TASK_SIZE - Math.ceil(Math.max(arg.length, 1) / 16) * 16
       try {
-        return syscall('ioctl', () => sc.sysIoctl(t, fd, request, addr))
+        t.mm.poke(addr, arg)
+        try {
+          return sc.sysIoctl(t, fd, request, addr)
+        } finally {
+          arg.set(t.mm.peek(addr, arg.length))
+        }
       } finally {
-        arg.set(syscall('ioctl', () => t.mm.peek(addr, arg.length)))
+        if (big) sc.sysMunmap(t, addr, arg.length)
       }
-    } finally {
-      if (big) syscall('ioctl', () => sc.sysMunmap(t, addr, arg.length))
-    }
+    })
   }
 
   /** mmap(2) (offset in bytes, page aligned). Returns the address. */
   mmap(addr: number, length: number, prot: number, flags: number, fd: number, offset: number): number {
-    return syscall('mmap', () => sc.sysMmap(this.kernel, this.live('mmap'), addr, length, prot, flags, fd, offset))
+    return this.call('mmap', () => `${hex(addr)}, ${hex(length)}, ${prot}, ${hex(flags)}, ${fd}, ${hex(offset)}`, t => sc.sysMmap(this.kernel, t, addr, length, prot, flags, fd, offset))
   }
 
   /** munmap(2). */
   munmap(vaddr: number, length: number): void {
-    syscall('munmap', () => sc.sysMunmap(this.live('munmap'), vaddr, length))
+    this.call('munmap', () => `${hex(vaddr)}, ${hex(length)}`, t => sc.sysMunmap(t, vaddr, length))
   }
 
   /** eventfd2(2). Returns the fd. */
   eventfd(initval: number, flags = 0): number {
-    return syscall('eventfd2', () => sc.sysEventfd2(this.kernel, this.live('eventfd2'), initval, flags))
+    return this.call('eventfd2', () => `${initval}, 0o${flags.toString(8)}`, t => sc.sysEventfd2(this.kernel, t, initval, flags))
   }
 
   /**
@@ -129,59 +173,59 @@ export class Process {
    * `timeoutNs` (virtual) undefined or negative waits until ready.
    */
   poll(fds: PollFd[], timeoutNs?: number): number {
-    return syscall('poll', () => sc.sysPoll(this.kernel, this.live('poll'), fds, timeoutNs))
+    return this.call('poll', () => `[${Array.isArray(fds) ? fds.map(f => f?.fd).join(', ') : '?'}], ${timeoutNs ?? -1}`, t => sc.sysPoll(this.kernel, t, fds, timeoutNs))
   }
 
   // --- user memory: loads and stores the process itself makes ---
 
   /** Reads `n` bytes of user memory (SysError EFAULT with `signal` on a fault). */
   peek(vaddr: number, n: number): Uint8Array {
-    return syscall('peek', () => this.live('peek').mm.peek(vaddr, n))
+    return this.access('peek', vaddr, t => t.mm.peek(vaddr, n), () => `${n} bytes`)
   }
 
   /** Writes bytes to user memory. */
   poke(vaddr: number, bytes: UserBytes): void {
-    syscall('poke', () => this.live('poke').mm.poke(vaddr, toBytes(bytes, 'poke')))
+    this.access('poke', vaddr, t => t.mm.poke(vaddr, toBytes(bytes, 'poke')), () => `${typeof bytes === 'string' ? bytes.length : bytes?.length} bytes`)
   }
 
   /** One 8-bit load (one bus access on a device mapping). */
   read8(vaddr: number): number {
-    return syscall('read8', () => this.live('read8').mm.load(vaddr, 1))
+    return this.access('read8', vaddr, t => t.mm.load(vaddr, 1))
   }
 
   /** One 16-bit load. */
   read16(vaddr: number): number {
-    return syscall('read16', () => this.live('read16').mm.load(vaddr, 2))
+    return this.access('read16', vaddr, t => t.mm.load(vaddr, 2))
   }
 
   /** One 32-bit load. */
   read32(vaddr: number): number {
-    return syscall('read32', () => this.live('read32').mm.load(vaddr, 4))
+    return this.access('read32', vaddr, t => t.mm.load(vaddr, 4))
   }
 
   /** One 64-bit load. */
   read64(vaddr: number): bigint {
-    return syscall('read64', () => this.live('read64').mm.load64(vaddr))
+    return this.access('read64', vaddr, t => t.mm.load64(vaddr))
   }
 
   /** One 8-bit store. */
   write8(vaddr: number, v: number): void {
-    syscall('write8', () => this.live('write8').mm.store(vaddr, 1, checkValue(v, 'write8')))
+    this.access('write8', vaddr, t => t.mm.store(vaddr, 1, checkValue(v, 'write8')), () => `<- ${hex(v)}`)
   }
 
   /** One 16-bit store. */
   write16(vaddr: number, v: number): void {
-    syscall('write16', () => this.live('write16').mm.store(vaddr, 2, checkValue(v, 'write16')))
+    this.access('write16', vaddr, t => t.mm.store(vaddr, 2, checkValue(v, 'write16')), () => `<- ${hex(v)}`)
   }
 
   /** One 32-bit store. */
   write32(vaddr: number, v: number): void {
-    syscall('write32', () => this.live('write32').mm.store(vaddr, 4, checkValue(v, 'write32') >>> 0))
+    this.access('write32', vaddr, t => t.mm.store(vaddr, 4, checkValue(v, 'write32') >>> 0), () => `<- ${hex(v >>> 0)}`)
   }
 
   /** One 64-bit store. */
   write64(vaddr: number, v: bigint | number): void {
-    syscall('write64', () => this.live('write64').mm.store64(vaddr, typeof v === 'bigint' ? v : BigInt(Math.trunc(checkValue(v, 'write64')))))
+    this.access('write64', vaddr, t => t.mm.store64(vaddr, typeof v === 'bigint' ? v : BigInt(Math.trunc(checkValue(v, 'write64')))), () => `<- ${String(v)}`)
   }
 
   // --- conveniences built from the calls above, as a shell would use them ---
@@ -221,12 +265,12 @@ export class Process {
 
   /** readlink(2). */
   readlink(path: string): string {
-    return syscall('readlink', () => sc.sysReadlink(this.kernel, this.live('readlink'), path), path)
+    return this.call('readlink', () => JSON.stringify(path), t => sc.sysReadlink(this.kernel, t, path), path)
   }
 
   /** Entry names of a directory (sorted; no "." or ".."). */
   readdir(path: string): string[] {
-    return syscall('scandir', () => sc.sysReaddir(this.kernel, this.live('scandir'), path), path)
+    return this.call('scandir', () => JSON.stringify(path), t => sc.sysReaddir(this.kernel, t, path), path)
   }
 
   /** exit(2): unmaps everything and closes every fd. */

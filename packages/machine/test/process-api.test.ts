@@ -1,6 +1,6 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { BusResp, type AccessSize, type MmioDevice } from '@vfio-sim/sim'
+import { BusResp, TextSink, type AccessSize, type MmioDevice } from '@vfio-sim/sim'
 import { EFD_NONBLOCK, MAP_ANONYMOUS, MAP_PRIVATE, MAP_SHARED, O_RDONLY, O_RDWR, O_WRONLY, POLLIN, PROT_READ, PROT_WRITE } from '@vfio-sim/uapi'
 import { eventfdCtxFdget, kerr, remapPfnRange } from '@vfio-sim/kernel'
 import { BlockedForeverError, boardNames, boot, SysError, type PollFd } from '../src/index.ts'
@@ -228,6 +228,26 @@ test('processes are independent; exit frees their pages; calls after exit are ES
   b.exit()
   assert.equal(m.kernel.pages.snapshot(), bootPages)
   assert.is(sysErr(() => a.open('/dev/null')).code, 'ESRCH')
+})
+
+test('system calls and user accesses are traced with their results', () => {
+  const m = boot({ board: 'minimal' })
+  const sink = new TextSink()
+  m.kernel.sys.tracer.addSink(sink)
+  const p = m.spawn()
+  const fd = p.open('/dev/null', O_RDWR)
+  sysErr(() => p.close(99))
+  const va = p.mmap(0, 4096, 3, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+  p.write32(va, 7)
+  assert.is(p.read32(va), 7)
+  const lines = sink.lines.map(l => l.replace(/^\s*\d+ ns /, ''))
+  assert.equal(lines, [
+    `proc/${p.pid} sys_call: open("/dev/null", 0o2) = ${fd}`,
+    `proc/${p.pid} sys_call: close(99) = -1 EBADF`,
+    `proc/${p.pid} sys_call: mmap(0x0, 0x1000, 3, 0x22, -1, 0x0) = 0x7efffffff000`,
+    `proc/${p.pid} user_access: write32 0x7efffffff000 <- 0x7`,
+    `proc/${p.pid} user_access: read32 0x7efffffff000 -> 0x7`,
+  ])
 })
 
 test.run()
