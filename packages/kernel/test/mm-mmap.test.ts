@@ -165,6 +165,11 @@ test('copy_from_user / copy_to_user: EFAULT on unmapped, PROT_NONE, or (for writ
   assert.is(errno(() => t.mm.copyFromUser(0x10, 4)), 'EFAULT')
   assert.is(errno(() => t.mm.copyFromUser(rw + PG - 2, 4)), 'EFAULT') // runs off the end
   assert.is(errno(() => t.mm.copyFromUser(-5, 4)), 'EFAULT')
+  // a copy_to_user that runs into a read-only page writes nothing
+  const two = sysMmap(k, t, 0x2000_0000, 2 * PG, RW, ANON | MAP_FIXED, -1, 0)
+  sysMmap(k, t, two + PG, PG, PROT_READ, ANON | MAP_FIXED, -1, 0)
+  assert.is(errno(() => t.mm.copyToUser(two + PG - 2, new Uint8Array([5, 5, 5, 5]))), 'EFAULT')
+  assert.equal([...t.mm.copyFromUser(two + PG - 2, 2)], [0, 0])
   assert.throws(() => t.mm.poke(ro, new Uint8Array(1)), (e: unknown) => e instanceof UserFaultError && e.signal === 'SIGSEGV')
 })
 

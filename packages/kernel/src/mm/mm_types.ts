@@ -16,7 +16,7 @@ export interface PinnedPage {
 export interface MmStruct {
   /** copy_from_user: `len` bytes at user address `addr`; throws EFAULT if any byte is not readable user memory. */
   copyFromUser(addr: number, len: number): Uint8Array
-  /** copy_to_user: writes `data` at user address `addr`; throws EFAULT if any byte is not writable user memory. */
+  /** copy_to_user: writes `data` at user address `addr`; throws EFAULT (writing nothing) if any byte is not writable user memory. */
   copyToUser(addr: number, data: Uint8Array): void
   /**
    * pin_user_pages(FOLL_LONGTERM): faults in and pins `npages` pages from the

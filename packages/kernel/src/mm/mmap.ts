@@ -330,9 +330,11 @@ export class UserMm implements MmStruct {
   }
 
   copyToUser(addr: number, data: Uint8Array): void {
-    // Linux checks the whole range (access_ok) but may copy a prefix before a
-    // fault; callers only see EFAULT.
-    if (this.writeSpan(data, addr) >= 0) kerr('EFAULT', `copy_to_user: bad address 0x${addr.toString(16)}`)
+    // Linux may copy a prefix before faulting; we check the whole range first
+    // so that an EFAULT leaves user memory untouched (callers only see EFAULT).
+    if (!(data instanceof Uint8Array) || this.walk(addr, data.length, true, () => true) >= 0 || this.writeSpan(data, addr) >= 0) {
+      kerr('EFAULT', `copy_to_user: bad address 0x${Number(addr).toString(16)}`)
+    }
   }
 
   /** A user-mode bulk load (SIGSEGV/SIGBUS as {@link UserFaultError}). */
