@@ -25,4 +25,5 @@ export {
   CB_OFF, GR0_OFF, GR1_OFF, type Mmu400RegisterTable,
 } from './registers.ts'
 export { SMMU_TRACE } from './trace.ts'
+export { explainContextFault, explainGlobalFault } from './explain.ts'
 export { TestMaster, type TestAccessAttrs, type TestAccessResult, type TestTransfer } from './testing/TestMaster.ts'

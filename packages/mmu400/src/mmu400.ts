@@ -14,6 +14,7 @@ import {
 } from '@vfio-sim/sim'
 import { resolveConfig, type Mmu400Config, type ResolvedConfig } from './config.ts'
 import { Context } from './context.ts'
+import { explainContextFault, explainGlobalFault } from './explain.ts'
 import { Mmu400Port, type PortHost } from './port.ts'
 import {
   CBAR_TYPE, FSR, FSR_FAULT, FSYNR0, GFSR, GFSR_CONFIG, GFSYNR0, PAR, S2CR_TYPE, SCR0, TTBCR, mmu400Registers,
@@ -709,6 +710,24 @@ export class Mmu400 implements PortHost {
     p.clearStall()
     const o = this.translateAt(va, access.write ?? false, attrs, access.streamId, p)
     return { outcome: OUTCOME_NAME[o], pa: o === Outcome.OK ? this.xPa : 0, span: this.xSpan }
+  }
+
+  /**
+   * The fault records in words ("cb0: permission fault at lookup level 3, on
+   * an unprivileged write from stream 0x3 at input address 0x5000 …"), one
+   * line per bank with a fault and one for the global record. Empty when
+   * nothing is recorded.
+   */
+  explainFaults(): string[] {
+    const out: string[] = []
+    const g = explainGlobalFault(this.read('sGFSR'), this.read('sGFSYNR0'), this.read64('sGFAR'), this.read('sGFSYNR1'))
+    if (g !== undefined) out.push(g)
+    for (const ctx of this.contexts) {
+      const i = ctx.index
+      const t = explainContextFault(i, this.read('FSR', i), this.read('FSYNR0', i), this.read64('FAR', i), this.read('CBFRSYNRA', i))
+      if (t !== undefined) out.push(t)
+    }
+    return out
   }
 
   // ---------------------------------------------------------------- ATOS

@@ -1,0 +1,20 @@
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { RAM_BASE, fixture, linuxAttach, master } from './helpers.ts'
+
+test('explainFaults: the fault records in words', () => {
+  const f = fixture()
+  assert.equal(f.smmu.explainFaults(), [])
+  const pt = linuxAttach(f, { sid: 3 })
+  pt.map(0x5000, RAM_BASE, 3, { read: true, write: false })
+  master(f).write(0x5000, [1])
+  master(f).read(0x9000, 4)
+  f.w(0, f.r(0) | 0x400)
+  master(f, 0x44).read(0x1000, 4, { priv: true, instr: true })
+  assert.equal(f.smmu.explainFaults(), [
+    'global: unidentified stream fault (no SMR matched and sCR0.USFCFG = 1), on a privileged instruction fetch from stream 0x44 at 0x1000 (sGFSR 0x2)',
+    'cb0: permission fault at lookup level 3, on an unprivileged write from stream 0x3 at input address 0x5000 (FSR 0x80000008, FSYNR0 0x193); more faults happened after it (MULTI): only the first is recorded',
+  ])
+})
+
+test.run()
