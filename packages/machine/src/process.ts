@@ -273,6 +273,11 @@ export class Process {
     return this.call('scandir', () => JSON.stringify(path), t => sc.sysReaddir(this.kernel, t, path), path)
   }
 
+  /** The address space as /proc/self/maps prints it (one line per mapping). */
+  maps(): string[] {
+    return this.task.mm.procMaps()
+  }
+
   /** exit(2): unmaps everything and closes every fd. */
   exit(): void {
     this.task.exit()

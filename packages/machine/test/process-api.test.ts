@@ -230,6 +230,20 @@ test('processes are independent; exit frees their pages; calls after exit are ES
   assert.is(sysErr(() => a.open('/dev/null')).code, 'ESRCH')
 })
 
+test('maps() lists the mappings as /proc/self/maps does', () => {
+  const m = boot()
+  withDevice(m)
+  const p = m.spawn()
+  const fd = p.open('/dev/testdev', O_RDWR)
+  p.mmap(0, 0x1000, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)
+  p.mmap(0, 0x2000, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+  assert.equal(p.maps().map(l => l.replace(/ {2,}/g, ' ')), [
+    '7effffffd000-7efffffff000 r--p 00000000 00:00 0',
+    '7efffffff000-7f0000000000 rw-s 00000000 00:00 0 /dev/testdev',
+    '7ffffffdf000-7ffffffff000 rw-p 00000000 00:00 0 [stack]',
+  ])
+})
+
 test('system calls and user accesses are traced with their results', () => {
   const m = boot({ board: 'minimal' })
   const sink = new TextSink()

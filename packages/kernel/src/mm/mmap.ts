@@ -103,6 +103,20 @@ export class UserMm implements MmStruct {
     return this.ptes.size
   }
 
+  /**
+   * The mappings as /proc/<pid>/maps prints them:
+   * `7effffffe000-7efffffff000 rw-p 00000000 00:00 0    [stack]`.
+   */
+  procMaps(): string[] {
+    return this.vmas.map(v => {
+      const perms = `${v.flags & VM.READ ? 'r' : '-'}${v.flags & VM.WRITE ? 'w' : '-'}${v.flags & VM.EXEC ? 'x' : '-'}${v.flags & VM.MAYSHARE ? 's' : 'p'}`
+      const off = (v.file === undefined ? 0 : v.pgoff * PAGE_SIZE).toString(16).padStart(8, '0')
+      const name = v.file !== undefined ? v.file.path : v.start === STACK_START ? '[stack]' : ''
+      const head = `${v.start.toString(16).padStart(8, '0')}-${v.end.toString(16).padStart(8, '0')} ${perms} ${off} 00:00 0`
+      return name === '' ? head : `${head.padEnd(72)} ${name}`.replace(/ +$/, '')
+    })
+  }
+
   /** The VMA containing `addr`, or undefined. */
   findVma(addr: number): Vma | undefined {
     let lo = 0
