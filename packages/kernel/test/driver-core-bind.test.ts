@@ -22,6 +22,7 @@ const DTS = `/dts-v1/;
     interrupt-controller;
     reg = <0x0 0x2c001000 0x0 0x1000>;
   };
+  pclk: clock { compatible = "fixed-clock"; #clock-cells = <0>; clock-frequency = <24000000>; };
   soc {
     compatible = "simple-bus";
     #address-cells = <2>;
@@ -36,6 +37,8 @@ const DTS = `/dts-v1/;
       compatible = "arm,pl330", "arm,primecell";
       reg = <0x0 0x2c0b0000 0x0 0x1000>;
       interrupts = <0 89 4>, <0 90 1>;
+      clocks = <&pclk>;
+      clock-names = "apb_pclk";
     };
   };
 };
@@ -375,6 +378,22 @@ test('AMBA: the ID is read through MMIO; unreadable → no add uevent, match def
   k2.sys.bus.addDevice(0x2c0b0000, new PrimeCellIdDevice(0x00241330, 0x12345678))
   ofPlatformPopulate(k2, parseDts(DTS))
   assert.is(read(k2, `${ABUS}/devices/${ADEV}/id`), '00000000\n')
+})
+
+test('AMBA needs the apb_pclk clock: without it the ID is never read and a forced bind fails with ENOENT', () => {
+  const k = newKernel()
+  k.sys.bus.addDevice(0x2c0b0000, new PrimeCellIdDevice(0x00241330))
+  ofPlatformPopulate(k, parseDts(DTS.replace('clock-names = "apb_pclk";', 'clock-names = "pclk";')))
+  const drv = standIn('test-dma', 'amba', { ambaIds: [{ id: 0x00041330, mask: 0x000fffff }] })
+  ambaDriverRegister(k, drv)
+  assert.is(boundDriver(k, 'amba', ADEV), null)
+  assert.is(read(k, `${ABUS}/devices/${ADEV}/id`), '00000000\n')
+  assert.equal(driverCore(k).deferredPending.map(d => d.name), [ADEV])
+  assert.is(echo(k, `${ABUS}/drivers_probe`, ADEV), 'EINVAL')
+  // bind goes ahead on the negative match, then amba_probe fails to get the clock.
+  assert.is(echo(k, `${ABUS}/drivers/test-dma/bind`, ADEV), 'ENOENT')
+  assert.is(drv.probes.length, 0)
+  assert.not.ok(driverCore(k).uevents.some(e => e.devpath === `/devices/platform/soc/${ADEV}`))
 })
 
 test('AMBA id table: periphid & mask must equal id', () => {

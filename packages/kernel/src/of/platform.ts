@@ -5,7 +5,8 @@
  * device (and its children are not populated), any other a platform device;
  * the children of simple-bus / simple-mfd / isa / arm,amba-bus nodes are
  * populated below their bus device. Interrupt-controller nodes are left to
- * the irqchip code (OF_POPULATED), nodes with status "disabled" get nothing.
+ * the irqchip code and fixed clocks to of_clk_init (both mark them
+ * OF_POPULATED); nodes with status "disabled" get nothing.
  */
 import type { Kernel } from '../kernel.ts'
 import { IORESOURCE_IRQ, IORESOURCE_MEM, type Device, type Resource } from '../drivers/base/core.ts'
@@ -66,7 +67,9 @@ export function ofPlatformDeviceCreate(kernel: Kernel, node: DtNode, parentPath:
 /** of_platform_bus_create (strict): one node and, for bus nodes, its children. */
 export function ofPlatformBusCreate(kernel: Kernel, node: DtNode, parentPath: string, created: Device[]): void {
   if (!ofPropertyReadBool(node, 'compatible')) return
+  // Interrupt controllers and fixed clocks are set up by of_irq_init / of_clk_init, which mark them OF_POPULATED.
   if (ofPropertyReadBool(node, 'interrupt-controller')) return
+  if (ofDeviceIsCompatible(node, 'fixed-clock')) return
   if (ofDeviceIsCompatible(node, 'arm,primecell')) {
     const d = ofAmbaDeviceCreate(kernel, node, parentPath)
     if (d !== undefined) created.push(d)

@@ -2,7 +2,7 @@
  * Models drivers/amba/bus.c: the AMBA (PrimeCell) bus. Devices are matched
  * by the peripheral ID read from the device's own ID registers through MMIO
  * (PID at size-0x20…, CID at size-0x10…, accepted only with the PrimeCell
- * or CoreSight component ID). amba_match() reads the ID first (-EPROBE_DEFER
+ * or CoreSight component ID), which needs the bus clock "apb_pclk". amba_match() reads the ID first (-EPROBE_DEFER
  * while it cannot be read, and the `add` uevent is held back until it can),
  * then honours driver_override, then the driver's id table. Attributes:
  * `id`, `resource`, `driver_override` (no `modalias`); uevent keys AMBA_ID
@@ -10,7 +10,7 @@
  */
 import { BusResp } from '@vfio-sim/sim'
 import type { Kernel } from '../../kernel.ts'
-import type { DtNode } from '../../of/base.ts'
+import { ofFindNodeByPhandle, ofPropertyReadStrings, ofPropertyReadU32, ofPropertyReadU32Array, type DtNode } from '../../of/base.ts'
 import { BusType, busRegister, deviceAdd } from '../base/bus.ts'
 import { Device, DriverCore, IORESOURCE_MEM, deviceUevent, driverCore, type Resource } from '../base/core.ts'
 import { E, driverRegister, type DeviceDriver } from '../base/driver.ts'
@@ -37,10 +37,37 @@ export class AmbaDevice extends Device {
 }
 
 /**
- * amba_read_periphid(): reads PID/CID through MMIO at the top of the
- * resource. Returns 0 (periphid set) or -ENODEV.
+ * amba_get_enable_pclk(): the bus clock "apb_pclk" must exist. For a DT
+ * device that means `clock-names` lists "apb_pclk" and the matching
+ * `clocks` entry names a clock provider (a node with `#clock-cells`);
+ * otherwise clk_get() fails with -ENOENT. Devices without a DT node pass.
+ */
+export function ambaGetEnablePclk(adev: AmbaDevice): number {
+  const np = adev.ofNode
+  if (np === undefined) return 0
+  const idx = (ofPropertyReadStrings(np, 'clock-names') ?? []).indexOf('apb_pclk')
+  const clocks = ofPropertyReadU32Array(np, 'clocks') ?? []
+  if (idx < 0 || clocks.length === 0) return -E.ENOENT
+  // Walk the specifiers: phandle followed by #clock-cells cells.
+  let at = 0
+  for (let i = 0; at < clocks.length; i++) {
+    const provider = ofFindNodeByPhandle(np, clocks[at]!)
+    const cells = provider === undefined ? undefined : ofPropertyReadU32(provider, '#clock-cells')
+    if (provider === undefined || cells === undefined) return -E.ENOENT
+    if (i === idx) return 0
+    at += 1 + cells
+  }
+  return -E.ENOENT
+}
+
+/**
+ * amba_read_periphid(): enables apb_pclk, then reads PID/CID through MMIO at
+ * the top of the resource. Returns 0 (periphid set), the clock error, or
+ * -ENODEV.
  */
 export function ambaReadPeriphid(kernel: Kernel, adev: AmbaDevice): number {
+  const clk = ambaGetEnablePclk(adev)
+  if (clk !== 0) return clk
   const size = Number(adev.res.end - adev.res.start + 1n)
   const base = Number(adev.res.start)
   const bus = kernel.sys.bus
@@ -84,7 +111,12 @@ export class AmbaBus extends BusType {
     return ambaLookup(drv, dev) !== undefined ? 1 : 0
   }
 
+  /** amba_probe: the bus clock must be available, then the driver's probe. */
   probe(dev: Device, drv: DeviceDriver): number {
+    if (dev instanceof AmbaDevice) {
+      const r = ambaGetEnablePclk(dev)
+      if (r !== 0) return r
+    }
     return drv.probe(dev)
   }
 
