@@ -11,11 +11,12 @@
 //     bit, FAR, FSYNR0 (PLVL, WNR, PNU, IND), CBFRSYNRA — equals the reference;
 // (b) containment: a span transfer reaches only physical addresses the
 //     mapping list allows for that access, in order, and stops at the first
-//     faulting byte;
+//     faulting byte (CFRE = 1), or completes with RAZ/WI bytes (CFRE = 0);
 // (c) TLB: after unmapping and invalidating (TLBIALL / TLBIASID / TLBIVA /
 //     TLBIVAL), and after new maps with no maintenance at all (no negative
 //     caching), outcomes follow the tables in memory (read back by decodeTables);
-// (d) ATOS: ATS1PR/PW/UR/UW leave the reference outcome in PAR and no FSR.
+// (d) ATOS: ATS1PR/PW/UR/UW leave the reference outcome in PAR and no FSR;
+// (e) two banks with the same ASID, for two streams, stay isolated.
 //
 // These live in the testkit package because @vfio-sim/mmu400 cannot import
 // @vfio-sim/testkit (testkit depends on mmu400; see docs/decisions/0301).
@@ -27,7 +28,7 @@ import { Mmu400 } from '@vfio-sim/mmu400'
 import {
   FrameAllocator, Fsynr0, RecordingMemory, arbMappings, arbRegime, arbTableAttrs, arbTxn, buildPageTables, clearContextFault,
   decodeTables, mapInto, patternByte, plainMapping, programStage1Context, readContextFault, referenceTranslate, tlbiAll, tlbiAsid,
-  tlbiVa, unmapLeaf, type BuiltTables, type Mapping, type SmmuGeometry, type RefOptions, type RefOutcome, type RefTxn, type Regime, type TableAttrs,
+  tlbiVa, unmapLeaf, type BuiltTables, type Mapping, type SmmuGeometry, Sctlr, type RefOptions, type RefOutcome, type RefTxn, type Regime, type TableAttrs,
   type TranslationSetup,
 } from '../src/index.ts'
 
@@ -40,18 +41,59 @@ const PA_WINDOW = 2 ** 32
 const SID = 0x3
 const CB = 1
 
-/** A board: tables in RAM, a recorder behind the SMMU, one context bank set up for stream SID. */
-interface Rig {
+/** One programmed context bank and the master port of its stream. */
+interface Ctx {
+  readonly cb: number
+  readonly sid: number
+  readonly tables: BuiltTables
+  readonly port: MasterPort
+  /** SCTLR.CFRE: faults abort (true) or complete as RAZ/WI (false). */
+  readonly cfre: boolean
+  /** Effective (priv, instr) after the S2CR overrides the bank was programmed with. */
+  effective(t: RefTxn): RefTxn
+  attrs(t: RefTxn): BusAttrs
+}
+
+/** A board: tables in RAM, a recorder behind the SMMU, context bank CB set up for stream SID. */
+interface Rig extends Ctx {
   readonly geometry: SmmuGeometry
   readonly memory: PhysMemory
-  readonly tables: BuiltTables
   readonly alloc: FrameAllocator
   readonly bus: Interconnect
   readonly rec: RecordingMemory
-  readonly port: MasterPort
-  /** Effective (priv, instr) after the S2CR overrides the rig was programmed with. */
-  effective(t: RefTxn): RefTxn
-  attrs(t: RefTxn): BusAttrs
+  readonly smmu: Mmu400
+}
+
+/** Where a context's tables live and how it is reached. */
+interface CtxPlace {
+  readonly cb: number
+  readonly sid: number
+  readonly smrIndex: number
+  readonly alloc: FrameAllocator
+  readonly cfre: boolean
+}
+
+/** Builds `setup`'s tables and programs bank `place.cb` for stream `place.sid` over MMIO. ASID = 1 in every bank. */
+function addContext(bus: Interconnect, memory: PhysMemory, smmu: Mmu400, setup: TranslationSetup, ov: Overrides, place: CtxPlace): Ctx & { geometry: SmmuGeometry } {
+  const tables = buildPageTables(memory, setup.regime, setup.mappings, { alloc: place.alloc, tables: setup.tables, asid: 1 })
+  const sctlr = place.cfre ? tables.sctlr : tables.sctlr & ~Sctlr.CFRE
+  const geometry = programStage1Context(bus, SMMU_BASE, {
+    cb: place.cb, smrIndex: place.smrIndex, streamId: place.sid, tables, format: setup.regime.format,
+    privcfg: ov.privcfg, instcfg: ov.instcfg, sctlr,
+  })
+  // S2CR.PRIVCFG / INSTCFG: 0b10 forces unprivileged / data, 0b11 privileged / instruction (spec §1.2 S2CR).
+  const force = (cfg: number, asPresented: boolean): boolean => (cfg === 3 ? true : cfg === 2 ? false : asPresented)
+  const sid = place.sid
+  return {
+    geometry,
+    cb: place.cb,
+    sid,
+    tables,
+    cfre: place.cfre,
+    port: smmu.port(sid),
+    effective: t => ({ va: t.va, write: t.write, priv: force(ov.privcfg, t.priv), instr: force(ov.instcfg, t.instr) }),
+    attrs: t => busAttrs({ priv: t.priv, instr: t.instr, streamId: sid }),
+  }
 }
 
 interface Overrides {
@@ -59,7 +101,7 @@ interface Overrides {
   readonly instcfg: number
 }
 
-function makeRig(setup: TranslationSetup, ov: Overrides): Rig {
+function makeRig(setup: TranslationSetup, ov: Overrides, cfre = true): Rig {
   const version = setup.regime.format === 'aarch64' ? 2 : 1
   const memory = new PhysMemory()
   const bus = new Interconnect(memory)
@@ -70,28 +112,10 @@ function makeRig(setup: TranslationSetup, ov: Overrides): Rig {
   const oas = setup.regime.oasBits as 40 | 44 | 48
   const smmu = new Mmu400({ bus, config: version === 2 ? { version: 2, ias: 48, oas } : {} })
   bus.addDevice(SMMU_BASE, smmu.mmio)
-  const alloc = new FrameAllocator(memory, TABLES, TABLES_SIZE)
-  const tables = buildPageTables(memory, setup.regime, setup.mappings, {
-    alloc,
-    tables: setup.tables,
-    asid: CB,
-  })
-  const geometry = programStage1Context(bus, SMMU_BASE, {
-    cb: CB, smrIndex: 2, streamId: SID, tables, format: setup.regime.format, privcfg: ov.privcfg, instcfg: ov.instcfg,
-  })
-  // S2CR.PRIVCFG / INSTCFG: 0b10 forces unprivileged / data, 0b11 privileged / instruction (spec §1.2 S2CR).
-  const force = (cfg: number, asPresented: boolean): boolean => (cfg === 3 ? true : cfg === 2 ? false : asPresented)
-  return {
-    geometry,
-    memory,
-    tables,
-    alloc,
-    bus,
-    rec,
-    port: smmu.port(SID),
-    effective: t => ({ va: t.va, write: t.write, priv: force(ov.privcfg, t.priv), instr: force(ov.instcfg, t.instr) }),
-    attrs: t => busAttrs({ priv: t.priv, instr: t.instr, streamId: SID }),
-  }
+  // The first half of the table pool; a second context (property (e)) takes the other half.
+  const alloc = new FrameAllocator(memory, TABLES, TABLES_SIZE / 2)
+  const ctx = addContext(bus, memory, smmu, setup, ov, { cb: CB, sid: SID, smrIndex: 2, alloc, cfre })
+  return { ...ctx, memory, alloc, bus, rec, smmu }
 }
 
 const arbOverrides: fc.Arbitrary<Overrides> = fc.record({
@@ -131,31 +155,38 @@ interface World {
   readonly tables: readonly TableAttrs[]
 }
 
-/** Runs one 1-byte transaction through the rig and checks it against the reference. */
-function checkOne(rig: Rig, w: World, t: RefTxn): void {
-  const eff = rig.effective(t)
+/** Runs one 1-byte transaction through bank `ctx` of the rig and checks it against the reference. */
+function checkOne(rig: Rig, w: World, t: RefTxn, ctx: Ctx = rig): void {
+  const eff = ctx.effective(t)
   const want = referenceTranslate(w.mappings, w.regime, eff, w.tables, MODEL_READING)
-  const msg = describe(eff, want)
+  const msg = `stream ${ctx.sid}: ${describe(eff, want)}`
   const buf = new Uint8Array([0x5a])
   rig.rec.clear()
-  const n = t.write ? rig.port.write(t.va, buf, 0, 1, rig.attrs(t)) : rig.port.read(t.va, buf, 0, 1, rig.attrs(t))
-  const rec = readContextFault(rig.bus, SMMU_BASE, CB)
+  const n = t.write ? ctx.port.write(t.va, buf, 0, 1, ctx.attrs(t)) : ctx.port.read(t.va, buf, 0, 1, ctx.attrs(t))
+  const rec = readContextFault(rig.bus, SMMU_BASE, ctx.cb)
   if (want.kind === 'ok') {
-    assert.is(n, 1, `${msg}: completed ${n} bytes (resp ${rig.port.resp}, FSR ${hex(rec.fsr)})`)
-    assert.is(rig.port.resp, BusResp.OKAY, msg)
+    assert.is(n, 1, `${msg}: completed ${n} bytes (resp ${ctx.port.resp}, FSR ${hex(rec.fsr)})`)
+    assert.is(ctx.port.resp, BusResp.OKAY, msg)
     assert.equal(rig.rec.bytes(), [{ pa: want.pa, write: t.write, value: t.write ? 0x5a : patternByte(want.pa) }], msg)
     if (!t.write) assert.is(buf[0], patternByte(want.pa), msg)
     assert.is(rec.fsr, 0, `${msg}: FSR ${hex(rec.fsr)}, want 0`)
   } else {
-    assert.is(n, 0, `${msg}: completed ${n} bytes`)
-    // SCTLR.CFRE = 1: the faulting transaction is aborted (spec §3.6 response table).
-    assert.is(rig.port.resp, BusResp.SLVERR, msg)
+    if (ctx.cfre) {
+      // SCTLR.CFRE = 1: the faulting transaction is aborted (spec §3.6 response table).
+      assert.is(n, 0, `${msg}: completed ${n} bytes`)
+      assert.is(ctx.port.resp, BusResp.SLVERR, msg)
+    } else {
+      // CFRE = 0: terminated as RAZ/WI — completes, reads return 0 (spec §3.6, inferred).
+      assert.is(n, 1, `${msg}: RAZ/WI completes (got ${n} bytes, resp ${ctx.port.resp})`)
+      assert.is(ctx.port.resp, BusResp.OKAY, msg)
+      if (!t.write) assert.is(buf[0], 0, `${msg}: RAZ`)
+    }
     assert.equal(rig.rec.log, [], `${msg}: nothing may reach memory`)
     assert.is(rec.fsr, want.fsr, `${msg}: FSR ${hex(rec.fsr)}, want ${hex(want.fsr)}`)
     assert.is(rec.far, want.far, `${msg}: FAR ${hex(rec.far)}, want ${hex(want.far)}`)
     assert.is(rec.fsynr0 & ~FSYNR0_NS, want.fsynr0, `${msg}: FSYNR0 ${hex(rec.fsynr0)}, want ${hex(want.fsynr0)} (NSSTATE/NSATTR not compared)`)
-    assert.is(rec.cbfrsynra & 0x7fff, SID, `${msg}: CBFRSYNRA`)
-    clearContextFault(rig.bus, SMMU_BASE, CB)
+    assert.is(rec.cbfrsynra & 0x7fff, ctx.sid, `${msg}: CBFRSYNRA`)
+    clearContextFault(rig.bus, SMMU_BASE, ctx.cb)
   }
 }
 
@@ -172,27 +203,29 @@ test("property (a): each transaction's outcome and fault record equal referenceT
   )
 })
 
-test('property (b): containment — span transfers reach only allowed physical addresses, in order', () => {
+test('property (b): containment — span transfers reach only allowed physical addresses, in order (abort and RAZ/WI)', () => {
   fc.assert(
     fc.property(
       arbModelSetup.chain(setup =>
         fc.tuple(
           fc.constant(setup),
           arbOverrides,
+          // SCTLR.CFRE: 1 = a fault aborts the transfer; 0 = faulting bytes complete as RAZ/WI and the transfer goes on.
+          fc.boolean(),
           fc.array(fc.tuple(arbTxn(setup.regime, setup.mappings), fc.integer({ min: 1, max: 48 }), fc.integer({ min: 0, max: 47 })), {
             minLength: 1,
             maxLength: 16,
           }),
         ),
       ),
-      ([setup, ov, txns]) => {
-        const rig = makeRig(setup, ov)
+      ([setup, ov, cfre, txns]) => {
+        const rig = makeRig(setup, ov, cfre)
         for (const [t0, len, back] of txns) {
           // Start a little before the chosen VA so spans often cross page and mapping edges.
           const t = { ...t0, va: Math.max(0, t0.va - back) }
           const eff = rig.effective(t)
           const perByte: RefOutcome[] = []
-          for (let i = 0; i < len; i++) perByte.push(referenceTranslate(setup.mappings, setup.regime, { ...eff, va: t.va + i }, setup.tables))
+          for (let i = 0; i < len; i++) perByte.push(referenceTranslate(setup.mappings, setup.regime, { ...eff, va: t.va + i }, setup.tables, MODEL_READING))
           let okPrefix = 0
           while (okPrefix < len && perByte[okPrefix]!.kind === 'ok') okPrefix++
           const msg = `${len}-byte ${describe(eff, perByte[0]!)} (first fault at byte ${okPrefix})`
@@ -210,15 +243,27 @@ test('property (b): containment — span transfers reach only allowed physical a
             assert.ok(allowed.has(b.pa), `${msg}: reached pa ${hex(b.pa)}, not allowed`)
             assert.is(b.write, t.write, `${msg}: access kind changed at pa ${hex(b.pa)}`)
           }
-          // Exactness: the allowed prefix, byte by byte, then the abort.
-          assert.is(n, okPrefix, `${msg}: bytes completed`)
-          assert.is(rig.port.resp, okPrefix === len ? BusResp.OKAY : BusResp.SLVERR, `${msg}: response`)
-          const want = perByte.slice(0, okPrefix).map((o, i) => {
-            const pa = o.kind === 'ok' ? o.pa : -1
-            return { pa, write: t.write, value: t.write ? buf[i]! : patternByte(pa) }
-          })
-          assert.equal(seen, want, `${msg}: accesses`)
-          if (!t.write) for (let i = 0; i < okPrefix; i++) assert.is(buf[i], want[i]!.value, `${msg}: data byte ${i}`)
+          if (cfre) {
+            // Exactness: the allowed prefix, byte by byte, then the abort.
+            assert.is(n, okPrefix, `${msg}: bytes completed`)
+            assert.is(rig.port.resp, okPrefix === len ? BusResp.OKAY : BusResp.SLVERR, `${msg}: response`)
+            const want = perByte.slice(0, okPrefix).map((o, i) => {
+              const pa = o.kind === 'ok' ? o.pa : -1
+              return { pa, write: t.write, value: t.write ? buf[i]! : patternByte(pa) }
+            })
+            assert.equal(seen, want, `${msg}: accesses`)
+            if (!t.write) for (let i = 0; i < okPrefix; i++) assert.is(buf[i], want[i]!.value, `${msg}: data byte ${i}`)
+          } else {
+            // RAZ/WI: every byte completes; only the allowed ones reach memory, faulting reads give 0.
+            assert.is(n, len, `${msg}: bytes completed (RAZ/WI)`)
+            assert.is(rig.port.resp, BusResp.OKAY, `${msg}: response (RAZ/WI)`)
+            const want: { pa: number; write: boolean; value: number }[] = []
+            perByte.forEach((o, i) => {
+              if (o.kind === 'ok') want.push({ pa: o.pa, write: t.write, value: t.write ? buf[i]! : patternByte(o.pa) })
+            })
+            assert.equal(seen, want, `${msg}: accesses (RAZ/WI)`)
+            if (!t.write) perByte.forEach((o, i) => assert.is(buf[i], o.kind === 'ok' ? patternByte(o.pa) : 0, `${msg}: data byte ${i}`))
+          }
           clearContextFault(rig.bus, SMMU_BASE, CB)
         }
       },
@@ -297,7 +342,7 @@ test('property (d): ATOS — ATS1PR/PW/UR/UW give the reference outcome in PAR, 
       ),
       ([setup, txns]) => {
         const rig = makeRig(setup, { privcfg: 0, instcfg: 0 })
-        const page = rig.geometry.cb(CB)
+        const page = rig.geometry.cb(rig.cb)
         for (const [t, k] of txns) {
           const op = ops[k]!
           // The ATS1xx VA field is [47:12] here (48-bit input at most): keep the VA below 2^48.
@@ -318,6 +363,37 @@ test('property (d): ATOS — ATS1PR/PW/UR/UW give the reference outcome in PAR, 
             assert.is(Number((par >> 32n) & 3n), want.level, `${msg}: PAR PLVL (PAR 0x${par.toString(16)})`)
           }
           assert.is(rig.bus.readl(page + 0x58), 0, `${msg}: FSR must not change`)
+        }
+      },
+    ),
+    { numRuns: 60 },
+  )
+})
+
+test('property (e): two context banks with the same ASID never see each other\'s translations', () => {
+  // ASIDs are private to a bank (SCTLR.ASIDPNE = 1, spec §4.1): a TLB tagged by ASID alone would leak here.
+  fc.assert(
+    fc.property(
+      arbModelSetup.chain(a =>
+        fc.record({
+          a: fc.constant(a),
+          b: arbMappings(a.regime).chain(mappings => arbTableAttrs(a.regime, mappings).map(tables => ({ regime: a.regime, mappings, tables }))),
+          ov: arbOverrides,
+        }).chain(r =>
+          fc.tuple(
+            fc.constant(r),
+            // Each transaction goes to stream A or B, drawn from either set's mappings (so A probes B's addresses).
+            fc.array(fc.tuple(fc.boolean(), fc.oneof(arbTxn(r.a.regime, r.a.mappings), arbTxn(r.a.regime, r.b.mappings))), { minLength: 1, maxLength: 24 }),
+          ),
+        ),
+      ),
+      ([{ a, b, ov }, txns]) => {
+        const rig = makeRig(a, ov)
+        const alloc = new FrameAllocator(rig.memory, TABLES + TABLES_SIZE / 2, TABLES_SIZE / 2)
+        const ctxB = addContext(rig.bus, rig.memory, rig.smmu, b, ov, { cb: CB + 1, sid: SID + 2, smrIndex: 5, alloc, cfre: true })
+        for (const [toB, t] of txns) {
+          if (toB) checkOne(rig, b, t, ctxB)
+          else checkOne(rig, a, t, rig)
         }
       },
     ),
