@@ -234,6 +234,35 @@ test('drivers_probe results (§3.4): ENODEV for unknown names, EINVAL when a neg
   bus.dmaHooks = {}
 })
 
+test('default domain not ready (-EPROBE_DEFER before probe): bind EAGAIN, drivers_probe EINVAL and queued', () => {
+  const { k, dma } = rig()
+  const bus = platformBus(k)
+  echo(k, `${PBUS}/drivers/test-dma/unbind`, PDEV)
+  let ready = false
+  bus.dmaHooks = { useDefaultDomain: () => (ready ? 0 : -517) }
+  assert.is(echo(k, `${PBUS}/drivers/test-dma/bind`, PDEV), 'EAGAIN')
+  assert.is(driverCore(k).deferredPending.length, 0)
+  assert.is(echo(k, `${PBUS}/drivers_probe`, PDEV), 'EINVAL')
+  assert.equal(driverCore(k).deferredPending.map(d => d.name), [PDEV])
+  assert.is(dma.probes.length, 1, 'probe never called on these paths (only at boot)')
+  // With autoprobe off, a trigger takes the device off the deferred list
+  // (deferred_probe_work_func) but bus_probe_device does nothing: it is dropped.
+  ready = true
+  echo(k, `${PBUS}/drivers_autoprobe`, '0')
+  echo(k, `${ABUS}/drivers/test-dma/unbind`, ADEV)
+  echo(k, `${ABUS}/drivers/test-dma/bind`, ADEV)
+  assert.is(boundDriver(k, 'platform', PDEV), null)
+  assert.is(driverCore(k).deferredPending.length, 0)
+  // Autoprobe back on: no later trigger retries it; an explicit drivers_probe does.
+  echo(k, `${PBUS}/drivers_autoprobe`, '1')
+  echo(k, `${ABUS}/drivers/test-dma/unbind`, ADEV)
+  echo(k, `${ABUS}/drivers/test-dma/bind`, ADEV)
+  assert.is(boundDriver(k, 'platform', PDEV), null)
+  assert.is(echo(k, `${PBUS}/drivers_probe`, PDEV), 13)
+  assert.is(boundDriver(k, 'platform', PDEV), 'test-dma')
+  bus.dmaHooks = {}
+})
+
 test('unbind (§3.2): ENODEV unless bound to that driver; no reprobe afterwards', () => {
   const { k } = rig()
   assert.is(echo(k, `${PBUS}/drivers/vfio-platform/unbind`, PDEV), 'ENODEV', 'bound to another driver')

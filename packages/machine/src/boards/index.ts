@@ -12,7 +12,7 @@ import {
   type Device, type DtNode, type Kernel,
   ofAddressToResource, ofDeviceIsAvailable, ofDeviceIsCompatible, ofFindNodeByPhandle, ofIrqParse, ofNodeFullName,
   ofPlatformPopulate, ofPopulateSysfs, ofPropertyReadBool, ofPropertyReadString, ofPropertyReadU32, ofPropertyReadU32Array,
-  ambaStubInit, parseDts, pl330Init,
+  ambaStubInit, deferredProbeInitcall, driverCore, parseDts, pl330Init,
 } from '@vfio-sim/kernel'
 import { Mmu400 } from '@vfio-sim/mmu400'
 import { Pl330, type Pl330Config } from '@vfio-sim/pl330'
@@ -161,6 +161,7 @@ export function buildBoardFromSource(kernel: Kernel, name: string, source: strin
   const devices = ofPlatformPopulate(kernel, dt)
   pl330Init(kernel) // device_initcall
   ambaStubInit(kernel) // late_initcall_sync
+  deferredProbeInitcall(driverCore(kernel)) // late_initcall: retry what deferred during boot
   return {
     name, source, dt, model, smmus, dmas, devices,
     device: (dev: string) => devices.find(d => d.name === dev),

@@ -42,6 +42,7 @@ function runDeferredProbes(core: DriverCore): void {
     try {
       while (core.deferredActive.length > 0) {
         const dev = core.deferredActive.shift()!
+        devDbg(dev, 'Retrying from deferred list')
         // bus_probe_device → device_initial_probe (only with autoprobe on)
         if (!dev.dead && dev.driver === null && dev.bus.driversAutoprobe) deviceAttach(dev)
       }
@@ -76,6 +77,14 @@ export function driverDeferredProbeDel(dev: Device): void {
 /** driver_deferred_probe_trigger. */
 function driverDeferredProbeTrigger(core: DriverCore): void {
   core.deferredTriggered = true
+}
+
+/**
+ * deferred_probe_initcall (late_initcall): retries every pending device once
+ * the built-in drivers are registered. Boards call it at the end of boot.
+ */
+export function deferredProbeInitcall(core: DriverCore): void {
+  runDriverCoreOp(core, () => driverDeferredProbeTrigger(core))
 }
 
 /** driver_sysfs_add: `drivers/<drv>/<dev>` then `<dev>/driver`. */
