@@ -19,6 +19,7 @@ import {
   vfio_iommu_type1_dma_map,
   vfio_iommu_type1_dma_unmap,
   vfio_iommu_type1_info,
+  vfio_bitmap,
   buildIommuInfoCapChain,
   VFIO_DMA_MAP_FLAG_READ,
   VFIO_DMA_MAP_FLAG_WRITE,
@@ -60,18 +61,28 @@ import {
 } from './iommu_types.ts'
 import { VfioDmaList, type VfioDma } from './vfio_dma_list.ts'
 import { copyIn, copyOut } from './uaccess.ts'
+import { checkUserBitmap, markDirty } from './dirty_bitmap.ts'
 
 /** `dma_entry_limit` module parameter default (U16_MAX). */
 export const DMA_ENTRY_LIMIT_DEFAULT = 65535
 
 /** `DIRTY_BITMAP_SIZE_MAX` = ALIGN(INT_MAX, 64) / 8 bytes, reported in the migration capability. */
-export const DIRTY_BITMAP_SIZE_MAX = 0x1000_0000n
+const DIRTY_BITMAP_SIZE_MAX = 0x1000_0000n
 
 /** `sizeof(struct vfio_iommu_type1_dirty_bitmap)` up to `flags` (minsz of VFIO_IOMMU_DIRTY_PAGES). */
 const DIRTY_MINSZ = 8
 const DIRTY_FLAG_START = 1 << 0
 const DIRTY_FLAG_STOP = 1 << 1
 const DIRTY_FLAG_GET_BITMAP = 1 << 2
+/** sizeof(struct vfio_iommu_type1_dirty_bitmap_get): iova u64, size u64, struct vfio_bitmap. */
+const DIRTY_GET_SIZE = 40
+
+/** Where UNMAP_DMA with GET_DIRTY_BITMAP writes its bits. */
+interface DirtyTarget {
+  readonly task: VfioTask
+  readonly data: bigint
+  readonly pgsize: bigint
+}
 
 /** Options of a type1 backend (module parameters of vfio_iommu_type1). */
 export interface Type1Options {
@@ -509,12 +520,15 @@ export class VfioIommuType1 {
       const mask = VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP | VFIO_DMA_UNMAP_FLAG_ALL | VFIO_DMA_UNMAP_FLAG_VADDR
       if (u.argsz < minsz || (u.flags & ~mask) !== 0) kerr('EINVAL')
       if (dirty && (all || vaddr)) kerr('EINVAL')
+      let bitmap: DirtyTarget | undefined
       if (dirty) {
-        // A struct vfio_bitmap follows; it is read before anything else is checked.
-        if (u.argsz < minsz + 24) kerr('EINVAL')
-        copyIn(task, arg + BigInt(minsz), 24)
+        // A struct vfio_bitmap follows; it is read and checked before the range is.
+        if (u.argsz < minsz + vfio_bitmap.size) kerr('EINVAL')
+        const b = vfio_bitmap.decode(copyIn(task, arg + BigInt(minsz), vfio_bitmap.size))
+        checkUserBitmap(b.data, b.size, u.size, b.pgsize)
+        bitmap = { task, data: b.data, pgsize: b.pgsize }
       }
-      unmapped = this.doUnmapUpstream(u.iova, u.size, all, vaddr, dirty)
+      unmapped = this.doUnmapUpstream(u.iova, u.size, all, vaddr, bitmap)
     }
     // Success: the struct goes back with size = bytes unmapped (24 bytes).
     new DataView(raw.buffer, raw.byteOffset, raw.byteLength).setBigUint64(vfio_iommu_type1_dma_unmap.offsets.size, unmapped, true)
@@ -534,7 +548,7 @@ export class VfioIommuType1 {
     return this.walkUnmap(iova, last, false)
   }
 
-  private doUnmapUpstream(iova: bigint, size: bigint, all: boolean, vaddr: boolean, dirty: boolean): bigint {
+  private doUnmapUpstream(iova: bigint, size: bigint, all: boolean, vaddr: boolean, bitmap: DirtyTarget | undefined): bigint {
     const pgmask = lowestPageSize(this.pgsizeBitmap) - 1n
     if ((iova & pgmask) !== 0n) kerr('EINVAL')
     let last: bigint
@@ -546,11 +560,11 @@ export class VfioIommuType1 {
       if (iova + size - 1n > U64_MAX) kerr('EOVERFLOW')
       last = iova + size - 1n
     }
-    // Dirty tracking is never on with a bitmap of this page size here (see decision 0606).
-    if (dirty) kerr('EINVAL')
+    // With a bitmap: tracking must be on and the bitmap in the smallest page size.
+    if (bitmap !== undefined && (!this.dirtyTracking || bitmap.pgsize !== pgmask + 1n)) kerr('EINVAL')
     if (this.v2 && !all) this.checkBisection(iova, last)
     if (vaddr) return this.walkInvalidateVaddr(iova, last)
-    return this.walkUnmap(iova, last, all)
+    return this.walkUnmap(iova, last, all, bitmap)
   }
 
   /** v2: no mapping may straddle the first or the last byte of the request. */
@@ -562,11 +576,13 @@ export class VfioIommuType1 {
   }
 
   /** Removes mappings from the first one ending above `iova`, in IOVA order (v1 stops at one that starts below `iova`). */
-  private walkUnmap(iova: bigint, last: bigint, all: boolean): bigint {
+  private walkUnmap(iova: bigint, last: bigint, all: boolean, bitmap?: DirtyTarget): bigint {
     let unmapped = 0n
     const i = this.dmaList.firstEndAfter(iova)
     for (let d = this.dmaList.at(i); d !== undefined && d.iova <= last; d = this.dmaList.at(i)) {
       if (!this.v2 && !all && iova > d.iova) break
+      // The mapping's dirty bits go out before it goes (EFAULT stops the walk; earlier removals stay).
+      if (bitmap !== undefined) markDirty(bitmap.task, bitmap.data, iova, bitmap.pgsize, d.iova, d.size)
       unmapped += d.size
       this.removeDma(d)
     }
@@ -619,9 +635,28 @@ export class VfioIommuType1 {
     if (flags === 0 || (flags & (flags - 1)) !== 0) kerr('EINVAL') // exactly one operation
     if (flags === DIRTY_FLAG_START) { this.dirtyTracking = true; return 0 }
     if (flags === DIRTY_FLAG_STOP) { this.dirtyTracking = false; return 0 }
-    // GET_BITMAP needs tracking on; reporting dirty bits is not modelled (decision 0606).
+    // GET_BITMAP: struct vfio_iommu_type1_dirty_bitmap_get {iova, size, vfio_bitmap} follows.
+    if (argsz - DIRTY_MINSZ < DIRTY_GET_SIZE) kerr('EINVAL')
+    const r = copyIn(task, arg + BigInt(DIRTY_MINSZ), DIRTY_GET_SIZE)
+    const rv = new DataView(r.buffer, r.byteOffset, r.byteLength)
+    const iova = rv.getBigUint64(0, true)
+    const size = rv.getBigUint64(8, true)
+    const b = vfio_bitmap.decode(r, 16)
+    if (iova + size > U64_MAX) kerr('EINVAL')
+    checkUserBitmap(b.data, b.size, size, b.pgsize)
+    const pgsize = lowestPageSize(this.pgsizeBitmap)
+    if (b.pgsize !== pgsize) kerr('EINVAL')
+    if ((iova & (pgsize - 1n)) !== 0n) kerr('EINVAL')
+    if (size === 0n || (size & (pgsize - 1n)) !== 0n) kerr('EINVAL')
     if (!this.dirtyTracking) kerr('EINVAL')
-    return kerr('EINVAL', 'vfio_iommu_type1: dirty bitmaps are not modelled')
+    // vfio_iova_dirty_bitmap: the range may not bisect a mapping; then every mapping in it is all dirty.
+    const last = iova + size - 1n
+    this.checkBisection(iova, last)
+    for (let i = this.dmaList.firstEndAfter(iova), d = this.dmaList.at(i); d !== undefined && d.iova <= last; d = this.dmaList.at(++i)) {
+      if (d.iova < iova) continue
+      markDirty(task, b.data, iova, b.pgsize, d.iova, d.size)
+    }
+    return 0
   }
 
   // ---- IOVA list (upstream) ---------------------------------------------------
