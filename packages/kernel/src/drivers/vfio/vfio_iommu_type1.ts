@@ -214,7 +214,7 @@ export class VfioIommuType1 {
     return bitmap
   }
 
-  /** The usable IOVA ranges (upstream: domain apertures minus reserved regions). */
+  /** The usable IOVA ranges: domain apertures minus reserved regions (upstream; always empty in rfc-v5, which has no IOVA list). */
   iovaRanges(): IovaRange[] {
     return this.iovaList.slice()
   }
