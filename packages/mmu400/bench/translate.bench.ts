@@ -37,6 +37,7 @@ function setup(tlbEntries: number) {
 
 const attrs = busAttrs({ streamId: 3 })
 const buf = new Uint8Array(4)
+const page = new Uint8Array(0x1000)
 
 function refRun(mem: PhysMemory): number {
   for (let i = 0; i < N; i++) mem.read(RAM + 0x1000000 + (i % PAGES) * 0x1000 + 16, buf, 0, 4)
@@ -66,6 +67,19 @@ const figures: BenchFigure[] = [
       return N
     },
     reference: () => refRun(walk.mem),
+  },
+  {
+    name: 'mmu400 DMA read 4 KiB pages through the SMMU (TLB hit)',
+    unit: 'B',
+    run() {
+      const { port } = hit
+      for (let i = 0; i < N / 100; i++) port.read((i % PAGES) * 0x1000, page, 0, 0x1000, attrs)
+      return (N / 100) * 0x1000
+    },
+    reference() {
+      for (let i = 0; i < N / 100; i++) hit.mem.read(RAM + 0x1000000 + (i % PAGES) * 0x1000, page, 0, 0x1000)
+      return (N / 100) * 0x1000
+    },
   },
 ]
 

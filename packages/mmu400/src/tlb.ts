@@ -70,6 +70,8 @@ export class Tlb {
   private levelMask = 0
   private globals = 0
   private n = 0
+  /** The entry of the last hit (dropped whenever an entry is removed). */
+  private last: TlbEntry | undefined = undefined
   /** Entries held before the TLB flushes itself to make room. */
   readonly capacity: number
   readonly counters: TlbCounters = { hits: 0, misses: 0, inserts: 0, removed: 0, capacityFlushes: 0 }
@@ -85,6 +87,12 @@ export class Tlb {
 
   /** The entry translating `va` for `asid`, or undefined. Counts a hit or a miss. */
   lookup(va: number, asid: number): TlbEntry | undefined {
+    // Streaming DMA hits the same page many times in a row: try the last hit first.
+    const last = this.last
+    if (last !== undefined && va >= last.vaBase && va - last.vaBase < last.size && (last.global || last.asid === asid)) {
+      this.counters.hits++
+      return last
+    }
     const mask = this.levelMask
     for (let l = 3; l >= 1; l--) {
       if ((mask & (1 << l)) === 0) continue
@@ -94,6 +102,7 @@ export class Tlb {
       if (e === undefined && this.globals > 0) e = m.get(GLOBAL_TAG * TAG_SCALE + vpn)
       if (e !== undefined) {
         this.counters.hits++
+        this.last = e
         return e
       }
     }
@@ -114,6 +123,7 @@ export class Tlb {
     const old = m.get(key)
     if (old !== undefined) {
       if (old.global) this.globals--
+      if (old === this.last) this.last = undefined
       this.n--
     }
     m.set(key, e)
@@ -128,6 +138,7 @@ export class Tlb {
     const e = m.get(key)
     if (e === undefined) return 0
     m.delete(key)
+    if (e === this.last) this.last = undefined
     if (e.global) this.globals--
     this.n--
     this.counters.removed++
@@ -166,6 +177,7 @@ export class Tlb {
   /** Removes everything; returns the number of entries removed. */
   clear(): number {
     const removed = this.n
+    this.last = undefined
     for (const m of this.maps) m.clear()
     this.n = 0
     this.globals = 0
