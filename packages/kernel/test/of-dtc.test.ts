@@ -118,6 +118,32 @@ test('property: string lists round-trip', () => {
   )
 })
 
+test('property: any input either parses or fails with a DtsError (never another exception, never a hang)', () => {
+  const piece = fc.constantFrom('/dts-v1/;', '/', '{', '}', ';', '=', '<', '>', '[', ']', '(', ')', ',', '"s"', '"', '&l', 'l:', 'n@1', 'p', '0x1', '12', '+', '-', '/bits/', '8', '/delete-node/', '/* c */', '// c\n', '\n', "'a'", '&{/n}', '#x', '<<', '>>', '*', '0xffffffff', '(1 << 64)')
+  fc.assert(
+    fc.property(fc.array(piece, { maxLength: 40 }), parts => {
+      const src = parts.join(' ')
+      try {
+        parseDts(src)
+      } catch (e) {
+        assert.ok(e instanceof DtsError, `${String(e)} for ${JSON.stringify(src)}`)
+      }
+    }),
+    { numRuns: 500 },
+  )
+  fc.assert(
+    fc.property(fc.array(piece, { maxLength: 30 }), parts => {
+      const src = `/dts-v1/;\n/ { ${parts.join(' ')} };`
+      try {
+        parseDts(src)
+      } catch (e) {
+        assert.ok(e instanceof DtsError, `${String(e)} for ${JSON.stringify(src)}`)
+      }
+    }),
+    { numRuns: 500 },
+  )
+})
+
 const SOC = `/dts-v1/;
 / {
   #address-cells = <2>;

@@ -221,11 +221,13 @@ class Parser {
   }
 
   private peek(): Tok {
-    return this.toks[this.pos]!
+    return this.toks[Math.min(this.pos, this.toks.length - 1)]!
   }
 
   private next(): Tok {
-    return this.toks[this.pos++]!
+    const t = this.peek()
+    if (this.pos < this.toks.length - 1) this.pos++
+    return t
   }
 
   private fail(msg: string, tok: Tok = this.peek()): never {
@@ -421,6 +423,8 @@ class Parser {
       if (p === undefined || p < minPrec) return lhs
       this.next()
       const rhs = this.expr(p + 1)
+      if ((t.v === '<<' || t.v === '>>') && (rhs < 0n || rhs > 64n)) this.fail('shift count out of range', t)
+      if (lhs > 1n << 128n || lhs < -(1n << 128n)) this.fail('integer expression out of range', t)
       switch (t.v) {
         case '|': lhs |= rhs; break
         case '^': lhs ^= rhs; break

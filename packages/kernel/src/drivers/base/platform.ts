@@ -6,7 +6,7 @@
  * device attributes `driver_override` (shows "(null)" when unset) and
  * `modalias`. Platform devices live under /sys/devices/platform.
  */
-import { ofDeviceIsCompatible, ofModalias, ofPropertyReadStrings, type DtNode } from '../../of/base.ts'
+import { ofDeviceIsCompatible, ofModalias, type DtNode } from '../../of/base.ts'
 import type { Kernel } from '../../kernel.ts'
 import { BusType, busRegister, deviceAdd } from './bus.ts'
 import { Device, DriverCore, devWarn, driverCore, sysfsRet, type Resource } from './core.ts'
@@ -86,7 +86,7 @@ export class PlatformBus extends BusType {
 }
 
 function platformModalias(dev: Device): string {
-  if (dev.ofNode !== undefined && ofPropertyReadStrings(dev.ofNode, 'compatible') !== undefined) return ofModalias(dev.ofNode)
+  if (dev.ofNode !== undefined) return ofModalias(dev.ofNode)
   return `platform:${dev instanceof PlatformDevice ? dev.pdevName : dev.name}`
 }
 
