@@ -1,7 +1,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { BusResp, type AccessSize, type MmioDevice } from '@vfio-sim/sim'
-import { MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_PRIVATE, MAP_SHARED, MAP_SHARED_VALIDATE, O_RDONLY, O_RDWR, O_WRONLY, PROT_NONE, PROT_READ, PROT_WRITE } from '@vfio-sim/uapi'
+import { MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_LOCKED, MAP_PRIVATE, MAP_SHARED, MAP_SHARED_VALIDATE, O_RDONLY, O_RDWR, O_WRONLY, PROT_NONE, PROT_READ, PROT_WRITE } from '@vfio-sim/uapi'
 import { Kernel, type KernelProfile } from '../src/kernel.ts'
 import { isKernelError, kerr } from '../src/errno.ts'
 import { spawnTask, type SpawnOptions } from '../src/kernel/fork.ts'
@@ -246,6 +246,23 @@ test('RLIMIT_MEMLOCK limits pinning without CAP_IPC_LOCK; CAP_IPC_LOCK bypasses 
   const b = sysMmap(capped.k, capped.t, 0, 8 * PG, RW, ANON, -1, 0)
   assert.is(pinUserPagesAccounted(capped.t, b, 8, true).length, 8)
   assert.is(capped.t.mm.lockedVm, 8)
+})
+
+test('MAP_LOCKED counts against RLIMIT_MEMLOCK (EAGAIN past it, EPERM at 0), populates, and munmap uncounts', () => {
+  const { k, t } = setup({ uid: 1000, rlimits: { memlock: 4 * PG } })
+  const used = k.pages.usedPages
+  const a = sysMmap(k, t, 0, 3 * PG, RW, ANON | MAP_LOCKED, -1, 0)
+  assert.is(t.mm.lockedVm, 3)
+  assert.is(k.pages.usedPages, used + 3)
+  assert.is(errno(() => sysMmap(k, t, 0, 2 * PG, RW, ANON | MAP_LOCKED, -1, 0)), 'EAGAIN')
+  sysMunmap(t, a + PG, PG)
+  assert.is(t.mm.lockedVm, 2)
+  assert.is(errno(() => sysMmap(k, t, 0, 2 * PG, RW, ANON | MAP_LOCKED, -1, 0)), 'OK')
+  assert.is(t.mm.lockedVm, 4)
+  const zero = setup({ uid: 1000, rlimits: { memlock: 0 } })
+  assert.is(errno(() => sysMmap(zero.k, zero.t, 0, PG, RW, ANON | MAP_LOCKED, -1, 0)), 'EPERM')
+  const root = setup({ rlimits: { memlock: 0 } })
+  assert.is(errno(() => sysMmap(root.k, root.t, 0, PG, RW, ANON | MAP_LOCKED, -1, 0)), 'OK')
 })
 
 test('exit frees every page of the process and returns the allocator to its boot state', () => {

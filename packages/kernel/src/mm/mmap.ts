@@ -14,7 +14,7 @@
  * into one bus access at the mapped physical address.
  */
 import { BusResp, busAttrs, PAGE_SIZE, type AccessSize } from '@vfio-sim/sim'
-import { MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_POPULATE, MAP_PRIVATE, MAP_SHARED, MAP_SHARED_VALIDATE, MAP_TYPE, PROT_EXEC, PROT_READ, PROT_WRITE } from '@vfio-sim/uapi'
+import { MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_LOCKED, MAP_POPULATE, MAP_PRIVATE, MAP_SHARED, MAP_SHARED_VALIDATE, MAP_TYPE, PROT_EXEC, PROT_READ, PROT_WRITE } from '@vfio-sim/uapi'
 import { kerr } from '../errno.ts'
 import { fmodeCanRead, fmodeCanWrite, type OpenFile } from '../fs/file.ts'
 import type { Kernel } from '../kernel.ts'
@@ -196,7 +196,16 @@ export class UserMm implements MmStruct {
       addr = hint >= MMAP_MIN_ADDR && hint <= TASK_SIZE - len && !this.overlaps(hint, hint + len) ? hint : this.unmappedArea(len)
     }
 
+    // MAP_LOCKED (mm/mlock.c can_do_mlock, mlock_future_ok): EPERM with a zero
+    // RLIMIT_MEMLOCK and no CAP_IPC_LOCK; EAGAIN past the limit.
+    const locked = (flags & MAP_LOCKED) !== 0
+    if (locked && !capable(task.cred, 'CAP_IPC_LOCK')) {
+      if (task.rlimits.memlock.cur === 0) kerr('EPERM')
+      if (this.lockedVm + len / PAGE_SIZE > Math.floor(task.rlimits.memlock.cur / PAGE_SIZE)) kerr('EAGAIN')
+    }
+
     let vmFlags = VM.MAYREAD | VM.MAYWRITE | VM.MAYEXEC
+    if (locked) vmFlags |= VM.LOCKED
     if ((prot & PROT_READ) !== 0) vmFlags |= VM.READ
     if ((prot & PROT_WRITE) !== 0) vmFlags |= VM.WRITE
     if ((prot & PROT_EXEC) !== 0) vmFlags |= VM.EXEC
@@ -218,7 +227,8 @@ export class UserMm implements MmStruct {
     }
     if ((flags & MAP_FIXED) !== 0) this.unmapRange(addr, addr + len)
     this.insert(vma)
-    if ((flags & MAP_POPULATE) !== 0 && vma.isAnonymous) {
+    if (locked) this.lockedVm += len / PAGE_SIZE
+    if ((flags & (MAP_POPULATE | MAP_LOCKED)) !== 0 && vma.isAnonymous && (vmFlags & VM.WRITE) !== 0) {
       for (let p = vma.start; p < vma.end; p += PAGE_SIZE) this.faultIn(p)
     }
     return addr
@@ -259,6 +269,7 @@ export class UserMm implements MmStruct {
 
   /** Drops the pages of [s, e) of `v` and the VMA's own references. */
   private release(v: Vma, s: number, e: number): void {
+    if ((v.flags & VM.LOCKED) !== 0) this.lockedVm = Math.max(0, this.lockedVm - (e - s) / PAGE_SIZE)
     if (v.isAnonymous) {
       for (let p = s; p < e; p += PAGE_SIZE) {
         const vpn = p / PAGE_SIZE

@@ -17,6 +17,8 @@ export const VM = {
   MAYWRITE: 0x20,
   MAYEXEC: 0x40,
   MAYSHARE: 0x80,
+  /** mlock'ed / MAP_LOCKED: counted in mm->locked_vm. */
+  LOCKED: 0x2000,
   /** Memory-mapped I/O: no struct page behind it; gup refuses it. */
   IO: 0x4000,
   DONTEXPAND: 0x40000,
