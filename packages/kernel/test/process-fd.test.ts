@@ -1,4 +1,5 @@
 import { test } from 'uvu'
+import fc from 'fast-check'
 import * as assert from 'uvu/assert'
 import { O_CLOEXEC, O_RDONLY, O_RDWR } from '@vfio-sim/uapi'
 import { Kernel } from '../src/kernel.ts'
@@ -149,6 +150,52 @@ test('exit closes every fd', () => {
   assert.equal(released, [1, 2])
   assert.equal(t.files.fds(), [])
   assert.not.ok(k.tasks.has(t.pid))
+})
+
+test('property: random open/dup/close sequences follow the lowest-free-fd rule and release each file exactly once, at its last reference', () => {
+  type Op = { op: 'open' } | { op: 'dup'; i: number } | { op: 'close'; i: number }
+  const opArb: fc.Arbitrary<Op> = fc.oneof(
+    fc.constant({ op: 'open' as const }),
+    fc.record({ op: fc.constant('dup' as const), i: fc.nat(20) }),
+    fc.record({ op: fc.constant('close' as const), i: fc.nat(20) }),
+  )
+  fc.assert(fc.property(fc.array(opArb, { maxLength: 40 }), ops => {
+    const { k, t, released } = setup()
+    // model: fd -> file id; file id -> live references
+    const fds = new Map<number, number>([[0, 0], [1, 0], [2, 0]])
+    const refs = new Map<number, number>([[0, 3]])
+    const modelReleased: number[] = []
+    let nextId = 1
+    const lowest = (): number => { let fd = 0; while (fds.has(fd)) fd++; return fd }
+    for (const o of ops) {
+      if (o.op === 'open') {
+        const fd = sysOpen(k, t, '/dev/test/dev', O_RDWR)
+        assert.is(fd, lowest())
+        fds.set(fd, nextId)
+        refs.set(nextId++, 1)
+      } else if (o.op === 'dup') {
+        const known = fds.has(o.i)
+        assert.is(errno(() => {
+          const fd = sysDup(t, o.i)
+          assert.is(fd, lowest())
+          const id = fds.get(o.i)!
+          fds.set(fd, id)
+          refs.set(id, refs.get(id)! + 1)
+        }), known ? 'OK' : 'EBADF')
+      } else {
+        const id = fds.get(o.i)
+        assert.is(errno(() => sysClose(t, o.i)), id === undefined ? 'EBADF' : 'OK')
+        if (id !== undefined) {
+          fds.delete(o.i)
+          const r = refs.get(id)! - 1
+          refs.set(id, r)
+          if (r === 0 && id !== 0) modelReleased.push(id)
+        }
+      }
+      assert.equal(released, modelReleased)
+      assert.equal(t.files.fds(), [...fds.keys()].sort((a, b) => a - b))
+    }
+  }))
 })
 
 test.run()
