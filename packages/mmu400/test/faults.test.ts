@@ -364,6 +364,24 @@ test('FSRRESTORE writes FSR (fault injection) and raises the interrupt', () => {
   assert.is(f.cIrq.asserted, false)
 })
 
+test('every FSR fault bit (including TLBMCF, TLBLKF, UUT the model never raises itself) is W1C and drives the interrupt', () => {
+  const f = fixture()
+  linuxAttach(f)
+  for (const bit of [FSR.TF, FSR.AFF, FSR.PF, FSR.EF, FSR.TLBMCF, FSR.TLBLKF, FSR.ASF, FSR.UUT, FSR.SS, FSR.MULTI]) {
+    f.w(f.cb(0) + 0x5c, bit)
+    assert.is(fsr(f), bit >>> 0)
+    assert.is(f.cIrq.asserted, true)
+    f.w(f.cb(0) + 0x58, 0)
+    assert.is(fsr(f), bit >>> 0, 'writing 0 clears nothing')
+    f.w(f.cb(0) + 0x58, bit)
+    assert.is(fsr(f), 0)
+    assert.is(f.cIrq.asserted, false)
+  }
+  // FORMAT [10:9] and the reserved bits cannot be set.
+  f.w(f.cb(0) + 0x5c, 0x7ffffe00)
+  assert.is(fsr(f), FSR.SS)
+})
+
 test('IRPTNDX beyond NUMIRPT: the context fault also raises a global UCIF', () => {
   const f = fixture()
   linuxAttach(f, { irptndx: 3 })
