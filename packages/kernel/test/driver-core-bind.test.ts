@@ -464,6 +464,30 @@ test('prevent_deferred_probe turns a deferral into -ENXIO with a warning', () =>
   assert.ok(k.dmesg().some(l => l.endsWith(`nodefer ${PDEV}: probe deferral not supported`)))
 })
 
+test('the driver links exist during ->probe() and are gone before ->remove() returns; dev->driver is set in both', () => {
+  const { k } = rig()
+  const seen: string[] = []
+  const drv = {
+    name: 'watcher', bus: 'platform',
+    probe: (dev: { name: string; driver: { name: string } | null }) => {
+      seen.push(`probe link=${readlink(k, `bus/platform/devices/${dev.name}/driver`)} driver=${dev.driver?.name}`)
+      return 0
+    },
+    remove: (dev: { name: string; driver: { name: string } | null }) => {
+      seen.push(`remove link=${readlink(k, `bus/platform/devices/${dev.name}/driver`)} driver=${dev.driver?.name}`)
+    },
+  }
+  platformDriverRegister(k, drv)
+  echo(k, `${PBUS}/devices/${PDEV}/driver_override`, 'watcher')
+  echo(k, `${PBUS}/drivers/test-dma/unbind`, PDEV)
+  assert.is(echo(k, `${PBUS}/drivers/watcher/bind`, PDEV), 13)
+  assert.is(echo(k, `${PBUS}/drivers/watcher/unbind`, PDEV), 13)
+  assert.equal(seen, [
+    'probe link=../../../../bus/platform/drivers/watcher driver=watcher',
+    'remove link=undefined driver=watcher',
+  ])
+})
+
 test('iommu_group link hook', async () => {
   const { k } = rig()
   const { setIommuGroup } = await import('../src/drivers/base/core.ts')
