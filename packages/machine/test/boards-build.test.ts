@@ -5,6 +5,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { Kernel, driverCore, isKernelError, platformDriverRegister, type DeviceDriver } from '@vfio-sim/kernel'
 import { boardNames, boardSource, buildBoard, buildBoardFromSource } from '../src/boards/index.ts'
+import { boot } from '../src/machine.ts'
 
 function sysWrite(k: Kernel, path: string, data: string): number | string {
   const n = k.sysfs.lookup(resolve(k, path))
@@ -158,6 +159,15 @@ test('dma-pl330 interrupt handler: a faulting channel is reset with DMAKILL', ()
   // CS: state 15 (faulting) with the NS bit 21; FTC bit 16: instruction fetch error.
   assert.ok(lines.includes('dma-pl330 2c0a0000.dma: Reset Channel-0\t CS-20000f FTC-10000'), lines.join('\n'))
   assert.is(k.sys.bus.readN(dma.base + 0x34, 4), 0, 'FSC clear after DMAKILL')
+})
+
+test('boot() of each board twice: byte-identical dmesg', () => {
+  for (const name of boardNames()) {
+    const a = boot({ board: name }).dmesg().join('\n')
+    const b = boot({ board: name }).dmesg().join('\n')
+    assert.is(a, b, name)
+    assert.ok(a.includes('dma-pl330 2c0a0000.dma: Loaded driver for PL330 DMAC-241330'), name)
+  }
 })
 
 test('booting each board twice gives byte-identical dmesg and uevents', () => {
