@@ -17,7 +17,7 @@ import { Context } from './context.ts'
 import { explainContextFault, explainGlobalFault } from './explain.ts'
 import { Mmu400Port, type PortHost } from './port.ts'
 import {
-  CBAR_TYPE, FSR, FSR_FAULT, FSYNR0, GFSR, GFSR_CONFIG, GFSYNR0, PAR, S2CR_TYPE, SCR0, TTBCR, mmu400Registers,
+  CBAR_TYPE, FSR, FSR_FAULT, FSYNR0, GFSR, GFSR_CONFIG, GFSYNR0, PAR, S2CR_TYPE, SCR0, SCTLR, TTBCR, mmu400Registers,
   type Mmu400RegisterTable,
 } from './registers.ts'
 import { SMMU_TRACE } from './trace.ts'
@@ -310,8 +310,10 @@ export class Mmu400 implements PortHost {
     }
   }
 
+  /** What cached entries depend on: SCTLR's translation bits (not the fault-reporting ones), the bank type and the TCR/TTBR/MAIR decode. */
   private regimeKey(ctx: Context): string {
-    return [ctx.sctlr, ctx.cbarType, ctx.vmid, ctx.aarch64, ctx.t0sz, ctx.t1sz, ctx.epd0, ctx.epd1, ctx.tg0, ctx.asid, ctx.ttb0, ctx.ttb1, ctx.oas, ctx.mair0, ctx.mair1].join(',')
+    const sctlr = ctx.sctlr & (SCTLR.M | SCTLR.AFFD | SCTLR.E | SCTLR.WXN | SCTLR.UWXN)
+    return [sctlr, ctx.cbarType, ctx.vmid, ctx.aarch64, ctx.t0sz, ctx.t1sz, ctx.epd0, ctx.epd1, ctx.tg0, ctx.asid, ctx.ttb0, ctx.ttb1, ctx.oas, ctx.mair0, ctx.mair1].join(',')
   }
 
   // ---------------------------------------------------------------- TLB maintenance

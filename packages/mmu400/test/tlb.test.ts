@@ -151,6 +151,18 @@ test('reprogramming TTBR0 drops the bank TLB (decision 0203)', () => {
   assert.is(f.smmu.contexts[0]!.tlb.size, 0)
 })
 
+test('changing only fault reporting (CFIE, CFRE, CFCFG) keeps the TLB; changing WXN drops it', () => {
+  const f = fixture()
+  const pt = linuxAttach(f)
+  pt.map(0x1000, RAM_BASE)
+  master(f).read(0x1000, 4)
+  f.w(f.cb(0), 0x1067 & ~0x60)
+  f.w(f.cb(0), 0x1067 | 0x80)
+  assert.is(f.smmu.contexts[0]!.tlb.size, 1)
+  f.w(f.cb(0), 0x1067 | 0x200)
+  assert.is(f.smmu.contexts[0]!.tlb.size, 0)
+})
+
 test('hit, miss and walk counters', () => {
   const f = fixture()
   const pt = linuxAttach(f)
