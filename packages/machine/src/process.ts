@@ -273,6 +273,16 @@ export class Process {
     return this.call('scandir', () => JSON.stringify(path), t => sc.sysReaddir(this.kernel, t, path), path)
   }
 
+  /** chmod(2): the owner or CAP_FOWNER may change a node's permission bits. */
+  chmod(path: string, mode: number): void {
+    this.call('chmod', () => `${JSON.stringify(path)}, 0o${Number(mode).toString(8)}`, t => sc.sysChmod(this.kernel, t, path, mode), path)
+  }
+
+  /** chown(2) (CAP_CHOWN; -1 keeps a field), e.g. giving /dev/vfio/N to an unprivileged user as vfio.rst describes. */
+  chown(path: string, uid: number, gid = -1): void {
+    this.call('chown', () => `${JSON.stringify(path)}, ${uid}, ${gid}`, t => sc.sysChown(this.kernel, t, path, uid, gid), path)
+  }
+
   /** The address space as /proc/self/maps prints it (one line per mapping). */
   maps(): string[] {
     return this.task.mm.procMaps()

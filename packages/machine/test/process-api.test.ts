@@ -160,6 +160,27 @@ test('credentials: an unprivileged process gets EACCES for a 0600 node; 0666 /de
   assert.is(u.open('/dev/null', O_RDWR), 3)
 })
 
+test('chown/chmod: root gives a 0600 node to a user (vfio.rst), who may then chmod it; others get EPERM', () => {
+  const m = boot()
+  withDevice(m)
+  const root = m.spawn()
+  const u = m.spawn({ uid: 1000 })
+  const other = m.spawn({ uid: 1001 })
+  assert.is(sysErr(() => u.open('/dev/testdev', O_RDWR)).code, 'EACCES')
+  assert.is(sysErr(() => u.chown('/dev/testdev', 1000)).code, 'EPERM')
+  root.chown('/dev/testdev', 1000, 1000)
+  assert.is(u.open('/dev/testdev', O_RDWR), 3)
+  assert.is(sysErr(() => other.chmod('/dev/testdev', 0o666)).code, 'EPERM')
+  assert.is(sysErr(() => other.open('/dev/testdev', O_RDWR)).code, 'EACCES')
+  u.chmod('/dev/testdev', 0o666)
+  assert.ok(other.open('/dev/testdev', O_RDWR) >= 3)
+  // a node created again starts with the driver's mode and owner
+  const node = m.kernel.devfs.lookup('testdev')!
+  m.kernel.devfs.remove('testdev')
+  m.kernel.devfs.add('testdev', { ...node })
+  assert.is(sysErr(() => other.open('/dev/testdev', O_RDWR)).code, 'EACCES')
+})
+
 test('files: readFile/writeFile/readlink/readdir over sysfs', () => {
   const m = boot({ board: 'minimal' })
   let stored = ''

@@ -112,8 +112,18 @@ export function readlinkAt(kernel: Kernel, path: string): string {
   return d.node.target
 }
 
+/** Inode attributes changed by chmod/chown, per node object (a re-created node starts afresh). */
+const inodeAttrs = new WeakMap<object, { mode: number; uid: number; gid: number }>()
+
+function attrKey(d: Dentry): object | undefined {
+  return d.kind === 'dev' ? d.node : d.kind === 'sys' ? d.node : undefined
+}
+
 /** Owner and mode of a resolved node (S_IFMT bits not included). */
 export function inodeMode(d: Dentry): { mode: number; uid: number; gid: number } {
+  const key = attrKey(d)
+  const changed = key === undefined ? undefined : inodeAttrs.get(key)
+  if (changed !== undefined) return { ...changed }
   switch (d.kind) {
     case 'root':
     case 'devdir':
@@ -125,6 +135,41 @@ export function inodeMode(d: Dentry): { mode: number; uid: number; gid: number }
       if (d.node.kind === 'link') return { mode: 0o777, uid: 0, gid: 0 }
       return { mode: d.node.attr.mode, uid: d.node.attr.uid ?? 0, gid: d.node.attr.gid ?? 0 }
   }
+}
+
+/**
+ * chmod(2): the owner or CAP_FOWNER may change the permission bits (EPERM
+ * otherwise). The directories of the VFS itself cannot be changed (EPERM).
+ */
+export function sysChmod(kernel: Kernel, cred: Cred, path: string, mode: number): void {
+  if (!Number.isInteger(mode)) kerr('EINVAL')
+  const d = lookup(kernel, path)
+  const key = attrKey(d)
+  const cur = inodeMode(d)
+  if (cred.uid !== cur.uid && !capable(cred, 'CAP_FOWNER')) kerr('EPERM')
+  if (key === undefined) kerr('EPERM')
+  inodeAttrs.set(key, { ...cur, mode: mode & 0o7777 })
+}
+
+/**
+ * chown(2): changing the owner needs CAP_CHOWN; -1 leaves a field as it is
+ * (as vfio.rst's `chown user /dev/vfio/N` for an unprivileged VMM).
+ */
+export function sysChown(kernel: Kernel, cred: Cred, path: string, uid: number, gid: number): void {
+  if (!Number.isInteger(uid) || !Number.isInteger(gid)) kerr('EINVAL')
+  const d = lookup(kernel, path)
+  const key = attrKey(d)
+  const cur = inodeMode(d)
+  const newUid = uid === -1 ? cur.uid : uid
+  const newGid = gid === -1 ? cur.gid : gid
+  const changesOwner = newUid !== cur.uid
+  const changesGroup = newGid !== cur.gid
+  if ((changesOwner || changesGroup) && !capable(cred, 'CAP_CHOWN')) {
+    // Without CAP_CHOWN only the owner may "change" to itself / its own group.
+    if (changesOwner || cred.uid !== cur.uid || newGid !== cred.gid) kerr('EPERM')
+  }
+  if (key === undefined) kerr('EPERM')
+  inodeAttrs.set(key, { mode: cur.mode, uid: newUid, gid: newGid })
 }
 
 /** MAY_READ / MAY_WRITE. */

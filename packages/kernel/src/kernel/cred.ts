@@ -5,10 +5,10 @@
  */
 
 /** Capabilities the simulation checks, by Linux name. */
-export type Capability = 'CAP_SYS_ADMIN' | 'CAP_IPC_LOCK' | 'CAP_SYS_RAWIO' | 'CAP_DAC_OVERRIDE' | 'CAP_DAC_READ_SEARCH' | 'CAP_FOWNER'
+export type Capability = 'CAP_SYS_ADMIN' | 'CAP_IPC_LOCK' | 'CAP_SYS_RAWIO' | 'CAP_DAC_OVERRIDE' | 'CAP_DAC_READ_SEARCH' | 'CAP_FOWNER' | 'CAP_CHOWN'
 
 /** Every capability modelled (root's default set). */
-export const ALL_CAPS: readonly Capability[] = ['CAP_SYS_ADMIN', 'CAP_IPC_LOCK', 'CAP_SYS_RAWIO', 'CAP_DAC_OVERRIDE', 'CAP_DAC_READ_SEARCH', 'CAP_FOWNER']
+export const ALL_CAPS: readonly Capability[] = ['CAP_SYS_ADMIN', 'CAP_IPC_LOCK', 'CAP_SYS_RAWIO', 'CAP_DAC_OVERRIDE', 'CAP_DAC_READ_SEARCH', 'CAP_FOWNER', 'CAP_CHOWN']
 
 /** A task's credentials. */
 export interface Cred {

@@ -11,7 +11,7 @@ import type { Kernel } from '../kernel.ts'
 import type { TaskStruct } from '../kernel/fork.ts'
 import { sysEventfd2 } from '../fs/eventfd.ts'
 import { sysIoctl } from '../fs/ioctl.ts'
-import { readdirAt, readlinkAt } from '../fs/namei.ts'
+import { readdirAt, readlinkAt, sysChmod as chmodAt, sysChown as chownAt } from '../fs/namei.ts'
 import { sysOpen } from '../fs/open.ts'
 import { sysRead, sysWrite } from '../fs/read_write.ts'
 import { sysPoll, type PollFd } from '../fs/select.ts'
@@ -58,6 +58,16 @@ export function sysReadlink(kernel: Kernel, _task: TaskStruct, path: string): st
 /** getdents64(2), as the list of names (without "." and ".."). */
 export function sysReaddir(kernel: Kernel, _task: TaskStruct, path: string): string[] {
   return readdirAt(kernel, path)
+}
+
+/** chmod(2). */
+export function sysChmod(kernel: Kernel, task: TaskStruct, path: string, mode: number): void {
+  chmodAt(kernel, task.cred, path, mode)
+}
+
+/** chown(2) (-1 keeps a field). */
+export function sysChown(kernel: Kernel, task: TaskStruct, path: string, uid: number, gid: number): void {
+  chownAt(kernel, task.cred, path, uid, gid)
 }
 
 /** poll(2) re-exported with its entry type. */
