@@ -64,6 +64,8 @@ function setup(opts: SpawnOptions = {}, profile: KernelProfile = 'upstream') {
     }),
   })
   k.devfs.add('nommap', { mode: 0o666, uid: 0, gid: 0, open: () => ({}) })
+  // a driver whose mmap installs no PFNs: the mapping is backed by ordinary pages
+  k.devfs.add('plainmap', { mode: 0o666, uid: 0, gid: 0, open: () => ({ mmap: () => {} }) })
   const boot = k.pages.snapshot()
   const t = spawnTask(k, opts)
   return { k, t, dev, boot, released: () => released }
@@ -263,6 +265,20 @@ test('MAP_LOCKED counts against RLIMIT_MEMLOCK (EAGAIN past it, EPERM at 0), pop
   assert.is(errno(() => sysMmap(zero.k, zero.t, 0, PG, RW, ANON | MAP_LOCKED, -1, 0)), 'EPERM')
   const root = setup({ rlimits: { memlock: 0 } })
   assert.is(errno(() => sysMmap(root.k, root.t, 0, PG, RW, ANON | MAP_LOCKED, -1, 0)), 'OK')
+})
+
+test('a file mapping without PFNs is backed by pages of the process, freed on munmap', () => {
+  const { k, t, boot } = setup({ stdio: false })
+  const fd = sysOpen(k, t, '/dev/plainmap', O_RDWR)
+  const a = sysMmap(k, t, 0, 2 * PG, RW, MAP_SHARED, fd, 0)
+  t.mm.poke(a, new Uint8Array([1, 2]))
+  assert.equal([...t.mm.peek(a, 2)], [1, 2])
+  const pins = t.mm.pinUserPages(a, 2, true)
+  t.mm.unpinUserPages(pins)
+  sysMunmap(t, a, 2 * PG)
+  sysClose(t, fd)
+  t.exit()
+  assert.equal(k.pages.snapshot(), boot)
 })
 
 test('exit frees every page of the process and returns the allocator to its boot state', () => {

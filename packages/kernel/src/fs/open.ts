@@ -3,7 +3,7 @@
  * open file, let the driver's open run, install the lowest free fd.
  */
 import { O_ACCMODE, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_PATH, O_TRUNC, O_WRONLY, O_RDWR } from '@vfio-sim/uapi'
-import { kerr } from '../errno.ts'
+import { isKernelError, kerr } from '../errno.ts'
 import type { Kernel } from '../kernel.ts'
 import type { Task } from '../kernel/sched.ts'
 import { fmodeCanRead, fmodeCanWrite, OpenFile, type FileOperations } from './file.ts'
@@ -28,7 +28,7 @@ export function doFilpOpen(kernel: Kernel, task: Task, path: string, flags: numb
     d = lookup(kernel, path, (flags & O_NOFOLLOW) === 0)
   } catch (e) {
     // Nothing here can be created: O_CREAT on a missing name is EACCES (no create op).
-    if ((flags & O_CREAT) !== 0 && e instanceof Error && (e as { code?: string }).code === 'ENOENT') kerr('EACCES')
+    if ((flags & O_CREAT) !== 0 && isKernelError(e, 'ENOENT')) kerr('EACCES')
     throw e
   }
   if ((flags & (O_CREAT | O_EXCL)) === (O_CREAT | O_EXCL)) kerr('EEXIST')

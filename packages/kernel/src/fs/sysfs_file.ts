@@ -7,11 +7,10 @@
  * (a zero-length write returns 0 without calling it). Missing show/store
  * give EIO, as dev_attr_show/dev_attr_store do.
  */
+import { PAGE_SIZE } from '@vfio-sim/sim'
 import { kerr } from '../errno.ts'
 import type { KernfsAttr } from './kernfs.ts'
 import type { FileOperations } from './file.ts'
-
-const PAGE_SIZE = 4096
 
 /** Bytes → the latin1 string store() receives (one char per byte, NULs kept). */
 export function bytesToLatin1(b: Uint8Array): string {

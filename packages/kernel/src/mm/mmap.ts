@@ -228,7 +228,7 @@ export class UserMm implements MmStruct {
     if ((flags & MAP_FIXED) !== 0) this.unmapRange(addr, addr + len)
     this.insert(vma)
     if (locked) this.lockedVm += len / PAGE_SIZE
-    if ((flags & (MAP_POPULATE | MAP_LOCKED)) !== 0 && vma.isAnonymous && (vmFlags & VM.WRITE) !== 0) {
+    if ((flags & (MAP_POPULATE | MAP_LOCKED)) !== 0 && vma.pfnBase === undefined && (vmFlags & VM.WRITE) !== 0) {
       for (let p = vma.start; p < vma.end; p += PAGE_SIZE) this.faultIn(p)
     }
     return addr
@@ -270,7 +270,9 @@ export class UserMm implements MmStruct {
   /** Drops the pages of [s, e) of `v` and the VMA's own references. */
   private release(v: Vma, s: number, e: number): void {
     if ((v.flags & VM.LOCKED) !== 0) this.lockedVm = Math.max(0, this.lockedVm - (e - s) / PAGE_SIZE)
-    if (v.isAnonymous) {
+    // Every mapping that is not a PFN map is backed by pages of this mm
+    // (anonymous memory, or a file mapping whose driver installed no PFNs).
+    if (v.pfnBase === undefined) {
       for (let p = s; p < e; p += PAGE_SIZE) {
         const vpn = p / PAGE_SIZE
         const phys = this.ptes.get(vpn)
