@@ -346,7 +346,10 @@ test('uevents (§4.5): add, bind with DRIVER=, unbind without; none for driver_o
   echo(k, `${PBUS}/drivers/test-dma/unbind`, PDEV)
   const unbind = ev[ev.length - 1]!
   assert.is(unbind.action, 'unbind')
-  assert.not.ok(unbind.env.some(e => e.startsWith('DRIVER=')))
+  assert.equal(unbind.env.slice(0, -1), [
+    'ACTION=unbind', `DEVPATH=/devices/platform/soc/${PDEV}`, 'SUBSYSTEM=platform',
+    'OF_NAME=dma', 'OF_FULLNAME=/soc/dma@2c0a0000', 'OF_COMPATIBLE_0=arm,pl330', 'OF_COMPATIBLE_N=1',
+  ], 'no DRIVER= (already cleared) and no MODALIAS= (zap_modalias_env)')
   // Sequence numbers increase by one.
   ev.forEach((e, i) => assert.is(e.seqnum, i + 1))
 })
@@ -364,8 +367,22 @@ test('uevent, modalias files; bus and driver uevent files are write-only (§3.6,
   const n = driverCore(k).uevents.length
   assert.is(write(k, `${PBUS}/devices/${PDEV}/uevent`, 'change\n'), 7)
   assert.is(driverCore(k).uevents.length, n + 1)
-  assert.is(driverCore(k).uevents[n]!.action, 'change')
+  assert.equal(driverCore(k).uevents[n]!.env.slice(0, 5), [
+    'ACTION=change', `DEVPATH=/devices/platform/soc/${PDEV}`, 'SUBSYSTEM=platform', 'SYNTH_UUID=0', 'DRIVER=test-dma',
+  ])
+  const uuid = '01234567-89ab-cdef-0123-456789ABCDEF'
+  assert.is(write(k, `${PBUS}/devices/${PDEV}/uevent`, `add ${uuid} A=1 b2=x\n`), 50)
+  assert.equal(driverCore(k).uevents[n + 1]!.env.slice(3, 6), [`SYNTH_UUID=${uuid}`, 'SYNTH_ARG_A=1', 'SYNTH_ARG_b2=x'])
+  const before = k.dmesg().length
   assert.is(write(k, `${PBUS}/devices/${PDEV}/uevent`, 'bogus\n'), 'EINVAL')
+  assert.equal(k.dmesg().slice(before).map(l => l.replace(/^\[[ 0-9.]+\] /, '')), [
+    `synth uevent: /devices/platform/soc/${PDEV}: unknown uevent action string`,
+    `test-dma ${PDEV}: uevent: failed to send synthetic uevent: -22`,
+  ])
+  assert.is(write(k, `${PBUS}/devices/${PDEV}/uevent`, 'add not-a-uuid'), 'EINVAL')
+  assert.is(write(k, `${PBUS}/devices/${PDEV}/uevent`, `add ${uuid} A-1=2`), 'EINVAL')
+  assert.is(write(k, `${PBUS}/devices/${PDEV}/uevent`, 'change\n\n'), 'EINVAL', 'only one newline is dropped')
+  assert.is(driverCore(k).uevents.length, n + 2)
   assert.is(write(k, `${PBUS}/uevent`, 'add'), 3)
   assert.is(write(k, `${PBUS}/drivers/test-dma/uevent`, 'nope'), 'EINVAL')
   assert.is(k.sysfs.lookup(`devices/platform/soc/${PDEV}/modalias`)?.kind, 'file')

@@ -155,11 +155,16 @@ export class DriverCore {
     this.kernel.printk(level, text)
   }
 
-  /** Sends (records) a uevent for the kobject at `kobjPath` unless suppressed. */
+  /**
+   * Sends (records) a uevent for the kobject at `kobjPath`. An `unbind` event
+   * loses its MODALIAS key (zap_modalias_env), so udev does not load a module
+   * because a driver went away.
+   */
   sendUevent(kobjPath: string, subsystem: string, action: Uevent['action'], keys: readonly string[]): Uevent {
     const seqnum = ++this.seqnum
     const devpath = '/' + kobjPath
-    const ev: Uevent = { seqnum, action, devpath, subsystem, env: [`ACTION=${action}`, `DEVPATH=${devpath}`, `SUBSYSTEM=${subsystem}`, ...keys, `SEQNUM=${seqnum}`] }
+    const kept = action === 'unbind' ? keys.filter(k => !k.startsWith('MODALIAS=')) : keys
+    const ev: Uevent = { seqnum, action, devpath, subsystem, env: [`ACTION=${action}`, `DEVPATH=${devpath}`, `SUBSYSTEM=${subsystem}`, ...kept, `SEQNUM=${seqnum}`] }
     this.uevents.push(ev)
     return ev
   }
@@ -216,25 +221,48 @@ export function deviceUevent(dev: Device, action: Uevent['action']): void {
 
 const SYNTH_ACTIONS = ['add', 'remove', 'change', 'move', 'online', 'offline', 'bind', 'unbind'] as const
 
+/** uuid_is_valid(): 36 characters, hyphens at 8, 13, 18, 23, hex digits elsewhere. */
+function uuidIsValid(s: string): boolean {
+  return /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}/.test(s)
+}
+
 /**
- * kobject_synth_uevent(): a write to a `uevent` file. The first word is the
- * action; anything else after it (UUID, KEY=VALUE) is accepted and passed on
- * as SYNTH_* keys. Returns 0 or -EINVAL.
+ * kobject_synth_uevent(): a write to a `uevent` file. One trailing newline
+ * (or NUL) is dropped; the text up to the first space must be an action name
+ * exactly; if arguments follow they must be a UUID, then " KEY=VALUE" pairs
+ * of letters and digits (sent as SYNTH_UUID / SYNTH_ARG_KEY=VALUE; without
+ * arguments SYNTH_UUID=0). The caller's keys come before the object's own,
+ * as kobject_uevent_env adds envp_ext first. Failures log "synth uevent:
+ * <path>: <why>" and return -EINVAL. A suppressed object sends nothing but
+ * the write still succeeds.
  */
-export function synthUevent(core: DriverCore, kobjPath: string, subsystem: string, data: string, keys: () => string[]): number {
-  const text = data.split('\0')[0]!.replace(/\n$/, '')
-  const words = text.split(' ').filter(w => w !== '')
-  const action = words[0] as Uevent['action'] | undefined
-  if (action === undefined || !(SYNTH_ACTIONS as readonly string[]).includes(action)) {
-    core.log('warning', `synth uevent: /${kobjPath}: unknown uevent action string`)
+export function synthUevent(core: DriverCore, kobjPath: string, subsystem: string, data: string, keys: () => string[], suppressed = false): number {
+  let buf = data
+  if (buf.endsWith('\n') || buf.endsWith('\0')) buf = buf.slice(0, -1)
+  const fail = (why: string): number => {
+    core.log('warning', `synth uevent: /${kobjPath}: ${why}`)
     return -22
   }
+  if (buf.length === 0) return fail('unknown uevent action string')
+  const sp = buf.indexOf(' ')
+  const action = sp < 0 ? buf : buf.slice(0, sp)
+  if (!(SYNTH_ACTIONS as readonly string[]).includes(action)) return fail('unknown uevent action string')
   const extra: string[] = []
-  if (words.length > 1) {
-    extra.push(`SYNTH_UUID=${words[1]}`)
-    for (const kv of words.slice(2)) extra.push(`SYNTH_ARG_${kv}`)
-  } else extra.push('SYNTH_UUID=0')
-  core.sendUevent(kobjPath, subsystem, action, [...keys(), ...extra])
+  if (sp < 0) extra.push('SYNTH_UUID=0')
+  else {
+    let args = buf.slice(sp + 1)
+    if (args.endsWith('\n') || args.endsWith('\0')) args = args.slice(0, -1)
+    if (args.length < 36 || !uuidIsValid(args)) return fail('incorrect uevent action arguments')
+    extra.push(`SYNTH_UUID=${args.slice(0, 36)}`)
+    let rest = args.slice(36)
+    while (rest.length > 0) {
+      const m = /^ ([A-Za-z0-9]+)=([A-Za-z0-9]+)(?= |$)/.exec(rest)
+      if (m === null) return fail('incorrect uevent action arguments')
+      extra.push(`SYNTH_ARG_${m[1]}=${m[2]}`)
+      rest = rest.slice(m[0].length)
+    }
+  }
+  if (!suppressed) core.sendUevent(kobjPath, subsystem, action as Uevent['action'], [...extra, ...keys()])
   return 0
 }
 
@@ -252,7 +280,7 @@ export function deviceAddSysfs(dev: Device): void {
     show: () => devUeventKeys(dev).map(k => `${k}\n`).join(''),
     store: data => {
       if (data.length === 0) return 0
-      const r = synthUevent(dev.bus.core, dev.kobjPath, dev.bus.name, data, () => devUeventKeys(dev))
+      const r = synthUevent(dev.bus.core, dev.kobjPath, dev.bus.name, data, () => devUeventKeys(dev), dev.ueventSuppressed)
       if (r < 0) {
         devErr(dev, `uevent: failed to send synthetic uevent: ${r}`)
         return sysfsRet(r)
