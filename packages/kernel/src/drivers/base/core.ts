@@ -15,8 +15,9 @@ import { ofDeviceUevent, ofNodeFullName } from '../../of/base.ts'
 import type { BusType } from './bus.ts'
 import type { DeviceDriver } from './driver.ts'
 
-/** IORESOURCE_MEM / IORESOURCE_IRQ (include/linux/ioport.h). */
+/** IORESOURCE_MEM (include/linux/ioport.h). */
 export const IORESOURCE_MEM = 0x00000200
+/** IORESOURCE_IRQ (include/linux/ioport.h). */
 export const IORESOURCE_IRQ = 0x00000400
 
 /** A resource (struct resource): an MMIO window or an interrupt. */
@@ -195,9 +196,13 @@ export function devPrintk(dev: Device, level: LogLevel, text: string): void {
   dev.bus.core.log(level, `${devDriverString(dev)} ${dev.name}: ${text}`)
 }
 
+/** dev_err. */
 export const devErr = (dev: Device, text: string): void => devPrintk(dev, 'err', text)
+/** dev_warn. */
 export const devWarn = (dev: Device, text: string): void => devPrintk(dev, 'warning', text)
+/** dev_info. */
 export const devInfo = (dev: Device, text: string): void => devPrintk(dev, 'info', text)
+/** dev_dbg (kept only with `kernel.dynamicDebug`). */
 export const devDbg = (dev: Device, text: string): void => devPrintk(dev, 'debug', text)
 
 /**
