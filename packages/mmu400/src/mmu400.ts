@@ -10,16 +10,16 @@
  */
 import {
   BusResp, RegisterFile, busAttrs,
-  type AccessSize, type BusAttrs, type Interconnect, type IrqLine, type Register, type RegisterSpec, type Scheduler, type Tracer,
+  type AccessSize, type BusAttrs, type Interconnect, type Register, type RegisterSpec, type Tracer, type IrqLine, type Scheduler,
 } from '@vfio-sim/sim'
+import { atosPar, parFault } from './atos.ts'
 import { resolveConfig, type Mmu400Config, type ResolvedConfig } from './config.ts'
 import { Context } from './context.ts'
 import { explainContextFault, explainGlobalFault } from './explain.ts'
+import { FaultUnit, fsrName, gfsrName, type FaultAccess } from './faults.ts'
 import { Mmu400Port, type PortHost } from './port.ts'
-import {
-  CBAR_TYPE, FSR, FSR_FAULT, FSYNR0, GFSR, GFSR_CONFIG, GFSYNR0, PAR, S2CR_TYPE, SCR0, SCTLR, TTBCR, mmu400Registers,
-  type Mmu400RegisterTable,
-} from './registers.ts'
+import { CBAR_TYPE, FSR, FSR_FAULT, GFSR, S2CR_TYPE, SCR0, SCTLR, TTBCR, mmu400Registers, type Mmu400RegisterTable } from './registers.ts'
+import { HeldState, StallUnit } from './stall.ts'
 import { SMMU_TRACE } from './trace.ts'
 import type { TlbEntry } from './tlb.ts'
 import { Walker, neededPerm } from './walk.ts'
@@ -159,18 +159,16 @@ export class Mmu400 implements PortHost {
 
   private readonly bus: Interconnect
   private readonly tracer: Tracer | undefined
-  private readonly scheduler: Scheduler | undefined
   private readonly walker: Walker
-  private readonly globalIrqs: readonly IrqLine[]
-  private readonly contextIrqs: readonly IrqLine[]
-  private readonly ctxLevels: Uint8Array
+  private readonly faults: FaultUnit
+  private readonly stalls: StallUnit
   private readonly r: Record<string, Register>
+  /** Stream ID → SMR index, SID_NONE or SID_CONFLICT (SID_UNKNOWN until first use; reset on SMR writes). */
   private readonly sidCache: Int32Array
   private readonly s2cr: Uint32Array
   private readonly smr: Uint32Array
   private scr0 = 0
   private readonly probePort: Mmu400Port
-  private readonly waiters = new Map<Context, Mmu400Port[]>()
 
   // Result of translateAt (no allocation on the hot path).
   private xPa = 0
@@ -186,10 +184,6 @@ export class Mmu400 implements PortHost {
     const c = this.config
     this.bus = opts.bus
     this.tracer = opts.tracer
-    this.scheduler = opts.scheduler
-    this.globalIrqs = opts.irqs?.global ?? []
-    this.contextIrqs = opts.irqs?.context ?? []
-    this.ctxLevels = new Uint8Array(Math.max(1, this.contextIrqs.length))
     this.walker = new Walker(opts.bus, opts.tracer, c.version)
     const { table, ids } = mmu400Registers(c)
     this.table = table
@@ -199,6 +193,11 @@ export class Mmu400 implements PortHost {
     this.s2cr = new Uint32Array(c.smrGroups)
     this.smr = new Uint32Array(c.smrGroups)
     this.mmio = new Mmu400Mmio(table, this.hooks())
+    this.faults = new FaultUnit({
+      mmio: this.mmio, regs: this.r, contexts: this.contexts, config: c, tracer: opts.tracer,
+      globalIrqs: opts.irqs?.global ?? [], contextIrqs: opts.irqs?.context ?? [],
+    })
+    this.stalls = new StallUnit(this.mmio, this.reg('FSR'), opts.scheduler, opts.tracer)
     const top = this.r['PIDR_TOP']
     if (top !== undefined) this.mmio.setResetValue(top, (i: number) => BigInt(ids[i]!))
     this.probePort = new Mmu400Port(this, undefined)
@@ -213,7 +212,7 @@ export class Mmu400 implements PortHost {
   /** Hardware reset: registers to their reset values, TLBs empty, stalls dropped, interrupts low. */
   reset(): void {
     this.mmio.reset()
-    this.scr0 = this.mmio.get(this.r['sCR0']!)
+    this.setScr0()
     for (let i = 0; i < this.config.smrGroups; i++) {
       this.smr[i] = this.mmio.get(this.r['SMR']!, i)
       this.s2cr[i] = this.mmio.get(this.r['S2CR']!, i)
@@ -223,14 +222,13 @@ export class Mmu400 implements PortHost {
       ctx.tlb.clear()
       this.decodeContext(ctx.index, false)
     }
-    const held = [...this.waiters.values()].flat()
-    this.waiters.clear()
-    for (const ctx of this.contexts) ctx.stalled = false
-    for (const p of held) {
-      p.clearStall()
-      this.notify(p)
-    }
-    this.updateIrqs()
+    this.stalls.reset(this.contexts)
+    this.faults.updateIrqs()
+  }
+
+  private setScr0(): void {
+    this.scr0 = this.mmio.get(this.reg('sCR0'))
+    this.faults.scr0 = this.scr0
   }
 
   // ---------------------------------------------------------------- registers
@@ -253,7 +251,7 @@ export class Mmu400 implements PortHost {
     const lo = (v: bigint) => Number(v & 0xffffffffn)
     const ctxWrite = { write: (i: number) => this.decodeContext(i, true) }
     const h: Record<string, { write?(i: number, v: bigint, p: bigint): void; read?(i: number): number | bigint }> = {
-      sCR0: { write: () => { this.scr0 = this.mmio.get(this.reg('sCR0')); this.updateIrqs() } },
+      sCR0: { write: () => { this.setScr0(); this.updateIrqs() } },
       sGFSR: { write: () => this.updateIrqs() },
       sGFSRRESTORE: { write: (_i, v) => { this.mmio.set(this.reg('sGFSR'), lo(v) & (GFSR.MULTI | 0x1ff)); this.updateIrqs() } },
       TLBIVMID: { write: (_i, v) => this.invalidateBanks('TLBIVMID', ctx => ctx.vmid === (lo(v) & 0xff)) },
@@ -268,7 +266,7 @@ export class Mmu400 implements PortHost {
       TCR: { ...ctxWrite, read: (i) => (this.mmio.get(this.reg('TCR'), i) | (this.contexts[i]!.aarch64 ? 0 : TTBCR.EAE)) >>> 0 },
       FSR: { write: () => this.updateIrqs() },
       FSRRESTORE: { write: (i, v) => { this.mmio.set(this.reg('FSR'), lo(v) & FSR_FAULT, i); this.updateIrqs() } },
-      RESUME: { write: (i, v) => this.resume(i, (lo(v) & 1) === 1) },
+      RESUME: { write: (i, v) => { this.stalls.resume(this.contexts[i]!, (lo(v) & 1) === 1); this.updateIrqs() } },
       TLBIVA: { write: (i, v) => this.tlbiVa(i, v, 'TLBIVA', false) },
       TLBIVAL: { write: (i, v) => this.tlbiVa(i, v, 'TLBIVAL', false) },
       TLBIVAA: { write: (i, v) => this.tlbiVa(i, v, 'TLBIVAA', true) },
@@ -364,177 +362,53 @@ export class Mmu400 implements PortHost {
     if (this.tracer?.on) this.tracer.instant(SMMU_TRACE.smmu_tlb_inval, ctx.track, 'TLBIASID', 0, asid, n)
   }
 
-  // ---------------------------------------------------------------- interrupts
-
-  /** Recomputes the interrupt levels: a context line is high while a bank routed to it has a fault recorded and CFIE; the global line while sGFSR ≠ 0 and its enable is set. */
-  private updateIrqs(): void {
-    const levels = this.ctxLevels
-    levels.fill(0)
-    const fsrReg = this.reg('FSR')
-    const v2 = this.config.version === 2
-    for (const ctx of this.contexts) {
-      if (!ctx.cfie) continue
-      if ((this.mmio.get(fsrReg, ctx.index) & FSR_FAULT) === 0) continue
-      const k = v2 ? ctx.index : ctx.irptndx
-      if (k < levels.length) levels[k] = 1
-    }
-    for (let k = 0; k < this.contextIrqs.length; k++) this.drive(this.contextIrqs[k]!, levels[k] === 1)
-    const gfsr = this.mmio.get(this.reg('sGFSR'))
-    const cfgOn = (this.scr0 & SCR0.GCFGFIE) !== 0
-    const gOn = (this.scr0 & SCR0.GFIE) !== 0
-    // MULTI only ever accompanies another bit: the level follows the fault bits and their enables.
-    const other = gfsr & ~GFSR_CONFIG & ~GFSR.MULTI
-    const global = ((gfsr & GFSR_CONFIG) !== 0 && cfgOn) || (other !== 0 && gOn)
-    const g = this.globalIrqs[0]
-    if (g !== undefined) this.drive(g, global)
-  }
-
-  private drive(line: IrqLine, level: boolean): void {
-    if (line.asserted === level) return
-    line.set(level)
-    if (this.tracer?.on) this.tracer.instant(SMMU_TRACE.smmu_irq, 'smmu/global', line.name, level)
-  }
-
   // ---------------------------------------------------------------- faults
 
-  private static fsrName(bit: number): string {
-    switch (bit) {
-      case FSR.TF: return 'translation'
-      case FSR.AFF: return 'access flag'
-      case FSR.PF: return 'permission'
-      case FSR.EF: return 'external abort on walk'
-      case FSR.ASF: return 'address size'
-      default: return `FSR 0x${bit.toString(16)}`
-    }
-  }
-
-  private static gfsrName(bit: number): string {
-    switch (bit) {
-      case GFSR.ICF: return 'ICF (invalid context)'
-      case GFSR.USF: return 'USF (unidentified stream)'
-      case GFSR.SMCF: return 'SMCF (stream match conflict)'
-      case GFSR.UCBF: return 'UCBF (unimplemented context bank)'
-      case GFSR.UCIF: return 'UCIF (unimplemented context interrupt)'
-      default: return `sGFSR 0x${bit.toString(16)}`
-    }
+  private updateIrqs(): void {
+    this.faults.updateIrqs()
   }
 
   /**
-   * Records a global fault: the first one fills sGFSR, sGFAR and the
-   * syndromes; later ones (while sGFSR ≠ 0) only set MULTI. Returns the
-   * outcome for the master (abort if GFRE/GCFGFRE, else RAZ/WI).
+   * Records a global fault (docs/decisions/0201) and returns the outcome for
+   * the master: abort if GFRE (GCFGFRE for configuration faults), else RAZ/WI.
    */
   private globalFault(bit: number, va: number, write: boolean, priv: boolean, instr: boolean, secure: boolean, sid: number): Outcome {
-    const m = this.mmio
-    const gfsrReg = this.reg('sGFSR')
-    const gfsr = m.get(gfsrReg)
-    if (gfsr === 0) {
-      m.set(gfsrReg, bit)
-      m.set(this.reg('sGFAR'), va)
-      m.set(this.reg('sGFSYNR0'), (write ? GFSYNR0.WNR : 0) | (priv ? GFSYNR0.PNU : 0) | (instr ? GFSYNR0.IND : 0) | (secure ? 0 : GFSYNR0.NSSTATE | GFSYNR0.NSATTR))
-      m.set(this.reg('sGFSYNR1'), sid & 0x7fff)
-    } else {
-      m.set(gfsrReg, (gfsr | GFSR.MULTI) >>> 0)
-    }
+    const a: FaultAccess = { va, write, priv, instr, secure, sid }
+    this.faults.global(bit, a)
     this.stats.globalFaults++
     this.updateIrqs()
-    const report = (bit & GFSR_CONFIG) !== 0 ? SCR0.GCFGFRE : SCR0.GFRE
-    const outcome: Outcome = (this.scr0 & report) !== 0 ? Outcome.ABORT : Outcome.RAZ
+    const outcome: Outcome = this.faults.globalAborts(bit) ? Outcome.ABORT : Outcome.RAZ
     this.xPa = 0
     this.xSpan = PAGE - (va % PAGE)
-    if (this.tracer?.on) this.tracer.instant(SMMU_TRACE.smmu_gfault, 'smmu/global', Mmu400.gfsrName(bit), sid, va, m.get(gfsrReg), OUTCOME_NAME[outcome])
+    if (this.tracer?.on) this.tracer.instant(SMMU_TRACE.smmu_gfault, 'smmu/global', gfsrName(bit), sid, va, this.read('sGFSR'), OUTCOME_NAME[outcome])
     return outcome
   }
 
   /**
-   * Records a context fault in `ctx`: the first one (FSR has no fault bit)
-   * fills FSR, FAR, FSYNR0 and CBFRSYNRA; later ones only set MULTI. Returns
-   * the outcome: stall (CFCFG), abort (CFRE) or RAZ/WI.
+   * Records a context fault in `ctx` and returns the outcome: stall (CFCFG:
+   * the access is held until RESUME), abort (CFRE) or RAZ/WI.
    */
   private contextFault(ctx: Context, bit: number, level: number, ptwf: boolean, va: number, write: boolean, priv: boolean, instr: boolean, secure: boolean, sid: number, port: Mmu400Port): Outcome {
-    const m = this.mmio
-    const fsrReg = this.reg('FSR')
-    const i = ctx.index
-    const fsr = m.get(fsrReg, i)
+    const a: FaultAccess = { va, write, priv, instr, secure, sid }
     const stall = ctx.stallOnFault
-    const first = (fsr & FSR_FAULT) === 0
-    const syn = (level & FSYNR0.PLVL_MASK) | (write ? FSYNR0.WNR : 0) | (priv ? FSYNR0.PNU : 0) | (instr ? FSYNR0.IND : 0) |
-      (secure ? 0 : FSYNR0.NSSTATE | FSYNR0.NSATTR) | (ptwf ? FSYNR0.PTWF : 0)
-    if (first) {
-      m.set(fsrReg, (bit | (stall ? FSR.SS : 0)) >>> 0, i)
-      m.set(this.reg('FAR'), va, i)
-      m.set(this.reg('FSYNR0'), syn, i)
-      m.set(this.reg('CBFRSYNRA'), sid & 0x7fff, i)
-    } else {
-      m.set(fsrReg, (fsr | FSR.MULTI | (stall ? FSR.SS : 0)) >>> 0, i)
-    }
+    const first = this.faults.context(ctx, bit, level, ptwf, a, stall)
     this.stats.contextFaults++
     let outcome: Outcome = ctx.cfre ? Outcome.ABORT : Outcome.RAZ
     if (stall) {
       outcome = Outcome.STALL
-      ctx.stalled = true
-      this.hold(ctx, port, va, sid, true)
+      this.stalls.hold(ctx, port, va, sid, true)
+      this.stats.stalls++
     }
     this.xPa = 0
     this.xSpan = PAGE - (va % PAGE)
-    if (this.tracer?.on) this.tracer.instant(SMMU_TRACE.smmu_fault, ctx.track, va, m.get(fsrReg, i), first ? syn : m.get(this.reg('FSYNR0'), i), Mmu400.fsrName(bit), first, OUTCOME_NAME[outcome])
+    if (this.tracer?.on) {
+      const i = ctx.index
+      this.tracer.instant(SMMU_TRACE.smmu_fault, ctx.track, va, this.read('FSR', i), this.read('FSYNR0', i), fsrName(bit), first, OUTCOME_NAME[outcome])
+    }
     // v1: a context interrupt index the SMMU does not implement is a global fault too.
     if (this.config.version === 1 && ctx.irptndx >= this.config.contextIrqs) this.globalFault(GFSR.UCIF, va, write, priv, instr, secure, sid)
     this.updateIrqs()
     return outcome
-  }
-
-  // ---------------------------------------------------------------- stall and RESUME
-
-  /** Identifies a held access: input page and stream ID. */
-  private static heldKey(va: number, sid: number): number {
-    return Math.floor(va / PAGE) * 0x10000 + (sid & 0xffff)
-  }
-
-  private hold(ctx: Context, port: Mmu400Port, va: number, sid: number, byFault: boolean): void {
-    const key = Mmu400.heldKey(va, sid)
-    const k = port.heldKeys.indexOf(key)
-    if (k < 0) {
-      port.heldKeys.push(key)
-      port.heldByFault.push(byFault)
-      port.heldCtx.push(ctx)
-    } else if (byFault) port.heldByFault[k] = true
-    let list = this.waiters.get(ctx)
-    if (list === undefined) this.waiters.set(ctx, (list = []))
-    if (!list.includes(port)) list.push(port)
-    this.stats.stalls++
-    if (this.tracer?.on) this.tracer.instant(SMMU_TRACE.smmu_stall, ctx.track, va, sid)
-  }
-
-  /** RESUME: releases the stalled transaction(s) of bank `i`, retrying or terminating the one(s) that faulted. */
-  private resume(i: number, terminate: boolean): void {
-    const ctx = this.contexts[i]!
-    if (!ctx.stalled) return
-    ctx.stalled = false
-    const fsrReg = this.reg('FSR')
-    this.mmio.set(fsrReg, (this.mmio.get(fsrReg, i) & ~FSR.SS) >>> 0, i)
-    const list = this.waiters.get(ctx) ?? []
-    this.waiters.delete(ctx)
-    if (this.tracer?.on) this.tracer.instant(SMMU_TRACE.smmu_resume, ctx.track, terminate ? 'terminate' : 'retry', list.length)
-    for (const p of list) {
-      for (let k = p.heldKeys.length - 1; k >= 0; k--) {
-        if (p.heldCtx[k] !== ctx) continue
-        if (terminate && p.heldByFault[k]) {
-          p.terminatedKeys.push(p.heldKeys[k]!)
-          p.terminatedAbort.push(ctx.cfre)
-        }
-        p.heldKeys.splice(k, 1)
-        p.heldByFault.splice(k, 1)
-        p.heldCtx.splice(k, 1)
-      }
-      this.notify(p)
-    }
-    this.updateIrqs()
-  }
-
-  private notify(p: Mmu400Port): void {
-    if (this.scheduler !== undefined) this.scheduler.schedule(0, () => p.notifyResume(), 'smmu resume')
-    else p.notifyResume()
   }
 
   // ---------------------------------------------------------------- translation
@@ -606,7 +480,8 @@ export class Mmu400 implements PortHost {
     if (ctx === undefined) return this.globalFault(GFSR.UCBF, va, write, priv, instr, attrs.secure, sid)
     if (ctx.stalled && !ctx.hupcf) {
       // HUPCF = 0: everything in a stalled context waits behind the faulting transaction.
-      this.hold(ctx, port, va, sid, false)
+      this.stalls.hold(ctx, port, va, sid, false)
+      this.stats.stalls++
       this.xSpan = PAGE - (va % PAGE)
       return Outcome.STALL
     }
@@ -685,20 +560,10 @@ export class Mmu400 implements PortHost {
    * held one stays held; anything else translates normally.
    */
   private heldOutcome(port: Mmu400Port, va: number, write: boolean, attrs: BusAttrs, sid: number): Outcome {
-    const key = Mmu400.heldKey(va, sid)
-    const k = port.terminatedKeys.indexOf(key)
-    if (k >= 0) {
-      const abort = port.terminatedAbort[k]!
-      port.terminatedKeys.splice(k, 1)
-      port.terminatedAbort.splice(k, 1)
-      this.xSpan = PAGE - (va % PAGE)
-      return abort ? Outcome.ABORT : Outcome.RAZ
-    }
-    if (port.heldKeys.includes(key)) {
-      this.xSpan = PAGE - (va % PAGE)
-      return Outcome.STALL
-    }
-    return this.translateAt(va, write, attrs, sid, port)
+    const h = this.stalls.check(port, va, sid)
+    if (h === HeldState.NONE) return this.translateAt(va, write, attrs, sid, port)
+    this.xSpan = PAGE - (va % PAGE)
+    return h === HeldState.HELD ? Outcome.STALL : h === HeldState.TERMINATED_ABORT ? Outcome.ABORT : Outcome.RAZ
   }
 
   /**
@@ -734,29 +599,12 @@ export class Mmu400 implements PortHost {
 
   // ---------------------------------------------------------------- ATOS
 
-  /**
-   * Stage-1 address translation of `va` in bank `ctx` for a read or write,
-   * privileged or not; returns the PAR value. No fault is recorded in FSR
-   * and no interrupt is raised (spec §1.5, inferred).
-   */
   private atos(ctx: Context, va: number, priv: boolean, write: boolean): bigint {
     this.stats.atos++
-    const fault = (bit: number, level: number): bigint =>
-      (BigInt(level & 3) << 32n) | BigInt(PAR.F | (bit & 0xfe) | PAR.LPAE)
-    if (!ctx.enabled) return BigInt(va - (va % PAGE)) | BigInt(PAR.LPAE)
-    if (ctx.cbarType !== CBAR_TYPE.S1_TRANS_S2_BYPASS) return fault(FSR.TF, 1)
-    let e = ctx.tlb.lookup(va, ctx.asid)
-    if (e === undefined) {
+    return atosPar(this.walker, ctx, va, priv, write, reads => {
       this.stats.walks++
-      const before = this.walker.descriptorReads
-      e = this.walker.walk(ctx, va)
-      this.stats.descriptorReads += this.walker.descriptorReads - before
-      if (e === undefined) return fault(this.walker.faultBit, this.walker.faultLevel)
-      ctx.tlb.insert(e)
-    }
-    if ((e.perms & neededPerm(write, priv, false)) === 0) return fault(FSR.PF, e.level)
-    const pa = e.pa + (va - e.vaBase)
-    return BigInt(pa - (pa % PAGE)) | BigInt((e.sh << 7) | (e.ns ? 1 << 9 : 0) | PAR.LPAE) | (BigInt(e.attr) << 56n)
+      this.stats.descriptorReads += reads
+    })
   }
 
   private atosWrite(i: number, v: bigint, op: string, priv: boolean, write: boolean): void {
@@ -774,7 +622,7 @@ export class Mmu400 implements PortHost {
     const cb = Number(v & 0xffn)
     const va = Number(BigInt.asUintN(48, v) & ~0xfffn)
     const ctx = this.contexts[cb]
-    const par = ctx === undefined ? BigInt(PAR.F | FSR.TF | PAR.LPAE) : this.atos(ctx, ctx.aarch64 ? va : va % 2 ** 32 === va ? va : 2 ** 32, priv, write)
+    const par = ctx === undefined ? parFault(FSR.TF, 0) : this.atos(ctx, ctx.aarch64 ? va : va % 2 ** 32 === va ? va : 2 ** 32, priv, write)
     this.mmio.set(this.reg('GPAR'), par)
     if (this.tracer?.on) this.tracer.instant(SMMU_TRACE.smmu_atos, 'smmu/global', op, va, par)
   }
