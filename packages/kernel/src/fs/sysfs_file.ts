@@ -39,7 +39,7 @@ export function sysfsFileOps(attr: KernfsAttr): FileOperations {
     read(_file, buf, pos) {
       if (pos === 0 || text === undefined) {
         if (attr.show === undefined) kerr('EIO')
-        let b = new TextEncoder().encode(attr.show())
+        let b = latin1ToBytes(attr.show()) // sysfs text is bytes: one char per byte, as store() receives
         if (b.length >= PAGE_SIZE) b = b.subarray(0, PAGE_SIZE - 1) // sysfs warns and truncates
         text = b
       }
