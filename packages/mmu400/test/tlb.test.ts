@@ -58,6 +58,35 @@ test('TLBIVA invalidates a 2 MiB block containing the VA', () => {
   assert.is(master(f).read(0x00201000, 4).respName, 'SLVERR')
 })
 
+test('spec §9 scenario 11: a 2 MiB block split into pages, one unmapped, walk flush by TLBIVA over the range', () => {
+  const f = fixture()
+  const pt = linuxAttach(f)
+  pt.map(0x00200000, RAM_BASE + 0x00200000, 2)
+  master(f).read(0x00201000, 4)
+  master(f).read(0x00202000, 4)
+  assert.is(f.smmu.contexts[0]!.tlb.size, 1, 'one block entry')
+  // Replace the block by a level-3 table mapping every page but 0x00203000.
+  const l3 = 0x8f0f0000
+  f.mem.fill(l3, 0x1000, 0)
+  for (let i = 0; i < 512; i++) {
+    if (i === 3) continue
+    const pa = RAM_BASE + 0x00200000 + i * 0x1000
+    f.mem.write32(l3 + 8 * i, (pa | 0xc43) >>> 0)
+  }
+  const l2 = (f.mem.read32(pt.root) & 0xfffff000) >>> 0
+  f.mem.write32(l2 + 8 * 1, l3 | 3)
+  // Still the block until the walk flush.
+  assert.ok(master(f).read(0x00203000, 4).ok)
+  for (let va = 0x00200000; va < 0x00400000; va += 0x1000) tlbiva(f, va, 0)
+  sync(f)
+  assert.is(f.smmu.contexts[0]!.tlb.size, 0)
+  f.mem.write32(RAM_BASE + 0x00204000, 0x4444)
+  assert.is(master(f).read32(0x00204000), 0x4444)
+  assert.is(master(f).read(0x00203000, 4).respName, 'SLVERR')
+  assert.is(f.r(f.cb(0) + 0x58), FSR.TF)
+  assert.is(f.r(f.cb(0) + 0x68) & 3, 3)
+})
+
 test('TLBIVA removes global (nG = 0) entries whatever the ASID', () => {
   const f = fixture()
   const pt = linuxAttach(f)
