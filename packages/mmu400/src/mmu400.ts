@@ -597,6 +597,22 @@ export class Mmu400 implements PortHost {
     return out
   }
 
+  /**
+   * The cached translations, one line per entry, for teaching views:
+   * `cb0 asid 0: 0x1000 +4 KiB -> 0x80001000 (level 3) priv RW- user RW-`.
+   */
+  describeTlb(): string[] {
+    const out: string[] = []
+    const size = (n: number) => (n >= 2 ** 30 ? `${n / 2 ** 30} GiB` : n >= 2 ** 20 ? `${n / 2 ** 20} MiB` : `${n / 1024} KiB`)
+    for (const ctx of this.contexts) {
+      const list = ctx.tlb.entries().sort((a, b) => a.vaBase - b.vaBase || a.asid - b.asid)
+      for (const e of list) {
+        out.push(`cb${ctx.index} ${e.global ? 'global' : `asid ${e.asid}`}: 0x${e.vaBase.toString(16)} +${size(e.size)} -> 0x${e.pa.toString(16)} (level ${e.level}) ${e.permText()}`)
+      }
+    }
+    return out
+  }
+
   // ---------------------------------------------------------------- ATOS
 
   private atos(ctx: Context, va: number, priv: boolean, write: boolean): bigint {

@@ -17,4 +17,17 @@ test('explainFaults: the fault records in words', () => {
   ])
 })
 
+test('describeTlb: the cached translations, one per line', () => {
+  const f = fixture()
+  const pt = linuxAttach(f)
+  pt.map(0x5000, RAM_BASE + 0x1000, 3, { read: true, write: false })
+  pt.map(0x00400000, RAM_BASE + 0x00200000, 2, { read: true, write: true, global: true })
+  master(f).read(0x5000, 4)
+  master(f).read(0x00400010, 4)
+  assert.equal(f.smmu.describeTlb(), [
+    'cb0 asid 0: 0x5000 +4 KiB -> 0x80001000 (level 3) priv R-X user R-X',
+    'cb0 global: 0x400000 +2 MiB -> 0x80200000 (level 2) priv RWX user RWX',
+  ])
+})
+
 test.run()
