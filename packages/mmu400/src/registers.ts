@@ -102,10 +102,10 @@ export function mmu400Registers(c: ResolvedConfig) {
   const registers = {
     // ---- global space 0 ----
     sCR0: {
-      offset: GR0_OFF.sCR0, reset: c.stall ? 0x00200001 : 0x00200101, doc: 'global control',
+      offset: GR0_OFF.sCR0, reset: 0x00200101, doc: 'global control (MMU-400 reset value)',
       fields: {
         CLIENTPD: f(0, 1, 'all client transactions bypass translation'), GFRE: f(1, 1), GFIE: f(2, 1), GCFGFRE: f(4, 1), GCFGFIE: f(5, 1),
-        STALLD: f(8, 1, 'stall disable (tied to 1 when the model has no stall)', 'ro'), GSE: f(9, 1),
+        STALLD: f(8, 1, 'tied to 1 as on the MMU-400; stall is governed by SCTLR.CFCFG alone (decision 0202)', 'ro'), GSE: f(9, 1),
         USFCFG: f(10, 1, '1 = unmatched streams fault (USF), 0 = bypass'), VMIDPNE: f(11, 1), PTM: f(12, 1), FB: f(13, 1),
         BSU: f(14, 2), MEMATTR: f(16, 4), MTCFG: f(20, 1), SMCFCFG: f(21, 1, 'stream match conflict fault (tied to 1)', 'ro'),
         SHCFG: f(22, 2), RACFG: f(24, 2), WACFG: f(26, 2), NSCFG: f(28, 2),
