@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert'
 import fc from 'fast-check'
 import { busAttrs } from '@vfio-sim/sim'
 import { FSR } from '../src/index.ts'
-import { PT_ARENA, RAM_BASE, fixture, linuxAttach } from './helpers.ts'
+import { PT_ARENA, RAM_BASE, SMMU_BASE, fixture, linuxAttach } from './helpers.ts'
 
 const FSR_DEFINED = (FSR.MULTI | FSR.SS | 0x7fe) >>> 0
 
@@ -63,6 +63,7 @@ test('random register writes (any offset, 32/64-bit) interleaved with DMA never 
           fc.record({ kind: fc.constant('w64' as const), off: fc.integer({ min: 0, max: 0x1fff }), v: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }) }),
           fc.record({ kind: fc.constant('dma' as const), va: fc.integer({ min: 0, max: 0xffffffff }), sid: fc.integer({ min: 0, max: 0xffff }), write: fc.boolean() }),
           fc.record({ kind: fc.constant('r32' as const), off: fc.integer({ min: 0, max: 0xfffc }) }),
+          fc.record({ kind: fc.constant('any' as const), off: fc.integer({ min: 0, max: 0xffff }), size: fc.constantFrom(1 as const, 2 as const, 4 as const, 8 as const), v: fc.integer({ min: 0, max: 0xffffffff }), write: fc.boolean() }),
         ),
         { maxLength: 60 },
       ),
@@ -74,6 +75,12 @@ test('random register writes (any offset, 32/64-bit) interleaved with DMA never 
           if (op.kind === 'w32') f.w(op.off & ~3, op.v)
           else if (op.kind === 'w64') f.w64(f.cb(op.off % 4) + ((op.off >> 2) & ~7) % 0x1000, op.v)
           else if (op.kind === 'r32') f.r(op.off & ~3)
+          else if (op.kind === 'any') {
+            // Any width at any offset (misaligned, past the end): logged or ignored, never thrown.
+            const a = SMMU_BASE + op.off
+            if (op.write) f.bus.writeN(a, op.size, op.v)
+            else f.bus.readN(a, op.size)
+          }
           else {
             const port = f.smmu.port(op.sid)
             const buf = new Uint8Array(16)
