@@ -2,7 +2,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { EFD_CLOEXEC, EFD_NONBLOCK, EFD_SEMAPHORE, POLLERR, POLLIN, POLLOUT } from '@vfio-sim/uapi'
 import { Kernel, type KernelProfile } from '../src/kernel.ts'
-import { isKernelError } from '../src/errno.ts'
+import { errno } from './errno-of.ts'
 import { spawnTask } from '../src/kernel/fork.ts'
 import { BlockedForeverError } from '../src/kernel/wait.ts'
 import { eventfdCtxFdget, sysEventfd2 } from '../src/fs/eventfd.ts'
@@ -17,16 +17,6 @@ function setup(profile: KernelProfile = 'upstream') {
   const k = new Kernel({ profile })
   const t = spawnTask(k)
   return { k, t }
-}
-
-function errno(fn: () => unknown): string {
-  try {
-    fn()
-  } catch (e) {
-    if (isKernelError(e)) return e.code
-    throw e
-  }
-  return 'OK'
 }
 
 function u64(v: bigint, len = 8): Uint8Array {

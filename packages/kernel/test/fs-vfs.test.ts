@@ -2,21 +2,11 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { O_CREAT, O_DIRECTORY, O_NOFOLLOW, O_RDONLY, O_RDWR, O_WRONLY } from '@vfio-sim/uapi'
 import { Kernel } from '../src/kernel.ts'
-import { isKernelError } from '../src/errno.ts'
+import { errno } from './errno-of.ts'
 import { spawnTask } from '../src/kernel/fork.ts'
 import { lookup, readdirAt, readlinkAt } from '../src/fs/namei.ts'
 import { sysOpen } from '../src/fs/open.ts'
 import { sysRead, sysWrite } from '../src/fs/read_write.ts'
-
-function errno(fn: () => unknown): string {
-  try {
-    fn()
-  } catch (e) {
-    if (isKernelError(e)) return e.code
-    throw e
-  }
-  return 'OK'
-}
 
 function setup() {
   const k = new Kernel()

@@ -2,18 +2,8 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { IrqReturn } from '@vfio-sim/sim'
 import { Kernel } from '../src/kernel.ts'
-import { isKernelError } from '../src/errno.ts'
+import { errno } from './errno-of.ts'
 import { IRQF } from '../src/kernel/irq/irqdesc.ts'
-
-function errno(fn: () => unknown): string {
-  try {
-    fn()
-  } catch (e) {
-    if (isKernelError(e)) return e.code
-    throw e
-  }
-  return 'OK'
-}
 
 test('request_irq enables the line; an edge reaches the handler once per pulse', () => {
   const k = new Kernel()

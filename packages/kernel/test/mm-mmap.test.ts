@@ -3,7 +3,8 @@ import * as assert from 'uvu/assert'
 import { BusResp, type AccessSize, type MmioDevice } from '@vfio-sim/sim'
 import { MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_LOCKED, MAP_PRIVATE, MAP_SHARED, MAP_SHARED_VALIDATE, O_RDONLY, O_RDWR, O_WRONLY, PROT_NONE, PROT_READ, PROT_WRITE } from '@vfio-sim/uapi'
 import { Kernel, type KernelProfile } from '../src/kernel.ts'
-import { isKernelError, kerr } from '../src/errno.ts'
+import { kerr } from '../src/errno.ts'
+import { errno } from './errno-of.ts'
 import { spawnTask, type SpawnOptions } from '../src/kernel/fork.ts'
 import { MMAP_BASE, UserFaultError } from '../src/mm/mmap.ts'
 import { remapPfnRange, VM } from '../src/mm/vma.ts'
@@ -14,16 +15,6 @@ import { sysClose, sysMmap, sysMunmap } from '../src/syscalls/index.ts'
 const ANON = MAP_PRIVATE | MAP_ANONYMOUS
 const RW = PROT_READ | PROT_WRITE
 const PG = 4096
-
-function errno(fn: () => unknown): string {
-  try {
-    fn()
-  } catch (e) {
-    if (isKernelError(e)) return e.code
-    throw e
-  }
-  return 'OK'
-}
 
 /** A 4 KiB device that logs every access. */
 class LogDevice implements MmioDevice {

@@ -3,7 +3,7 @@ import fc from 'fast-check'
 import * as assert from 'uvu/assert'
 import { O_CLOEXEC, O_RDONLY, O_RDWR } from '@vfio-sim/uapi'
 import { Kernel } from '../src/kernel.ts'
-import { isKernelError } from '../src/errno.ts'
+import { errno } from './errno-of.ts'
 import { spawnTask } from '../src/kernel/fork.ts'
 import { FIOCLEX, FIONCLEX, sysIoctl } from '../src/fs/ioctl.ts'
 import { sysOpen } from '../src/fs/open.ts'
@@ -30,16 +30,6 @@ function setup() {
   })
   const t = spawnTask(k)
   return { k, t, released }
-}
-
-function errno(fn: () => unknown): string {
-  try {
-    fn()
-  } catch (e) {
-    if (isKernelError(e)) return e.code
-    throw e
-  }
-  return 'OK'
 }
 
 test('a new process has stdio on fds 0-2; open returns the lowest free fd', () => {
