@@ -13,6 +13,7 @@ import {
   ofAddressToResource, ofDeviceIsAvailable, ofDeviceIsCompatible, ofFindNodeByPhandle, ofIrqParse, ofNodeFullName,
   ofPlatformPopulate, ofPopulateSysfs, ofPropertyReadBool, ofPropertyReadString, ofPropertyReadU32, ofPropertyReadU32Array,
   ambaStubInit, deferredProbeInitcall, driverCore, parseDts, pl330Init,
+  armSmmuInit, iommuSubsysInit, type ArmSmmuOptions, type IommuCoreOptions,
 } from '@vfio-sim/kernel'
 import { Mmu400 } from '@vfio-sim/mmu400'
 import { Pl330, type Pl330Config } from '@vfio-sim/pl330'
@@ -66,9 +67,20 @@ export function boardSource(name: string): string {
   return readFileSync(new URL(`${name}.dts`, BOARD_DIR), 'utf8')
 }
 
+/** Boot options of a board (what a kernel command line and config would choose). */
+export interface BoardOptions {
+  /**
+   * Boot the IOMMU core and the arm-smmu driver (IOMMU groups, default
+   * domains, DMA ownership). Off by default for now (the boot log then
+   * stays as it was); `true` or the driver's and core's options
+   * (`disableBypass`, `skipTlbInvalidateOnUnmap`, `defaultDomainType`, …).
+   */
+  readonly iommu?: boolean | (ArmSmmuOptions & IommuCoreOptions)
+}
+
 /** Builds board `name` into `kernel` (see the module comment). */
-export function buildBoard(kernel: Kernel, name: string): Board {
-  return buildBoardFromSource(kernel, name, boardSource(name))
+export function buildBoard(kernel: Kernel, name: string, opts: BoardOptions = {}): Board {
+  return buildBoardFromSource(kernel, name, boardSource(name), opts)
 }
 
 function allNodes(root: DtNode): DtNode[] {
@@ -88,7 +100,7 @@ function regBase(node: DtNode): { base: number; size: number } {
 }
 
 /** Builds a board from device-tree source text (for tests and user-made boards). */
-export function buildBoardFromSource(kernel: Kernel, name: string, source: string): Board {
+export function buildBoardFromSource(kernel: Kernel, name: string, source: string, opts: BoardOptions = {}): Board {
   const dt = parseDts(source, `${name}.dts`)
   const sys = kernel.sys
   const model = ofPropertyReadString(dt, 'model') ?? name
@@ -159,6 +171,11 @@ export function buildBoardFromSource(kernel: Kernel, name: string, source: strin
   // The kernel's boot: the firmware tree, the devices, the built-in drivers.
   ofPopulateSysfs(kernel, dt)
   const devices = ofPlatformPopulate(kernel, dt)
+  if (opts.iommu !== undefined && opts.iommu !== false) {
+    const o = opts.iommu === true ? {} : opts.iommu
+    iommuSubsysInit(kernel, o.defaultDomainType !== undefined ? { defaultDomainType: o.defaultDomainType } : {}) // subsys_initcall
+    armSmmuInit(kernel, o) // the SMMU probes before its masters (fw_devlink supplier order)
+  }
   pl330Init(kernel) // device_initcall
   ambaStubInit(kernel) // late_initcall_sync
   deferredProbeInitcall(driverCore(kernel)) // late_initcall: retry what deferred during boot

@@ -146,6 +146,9 @@ const DOMAIN_TYPE_NAMES: Record<IommuDomainType, string> = {
   BLOCKED: 'blocked', IDENTITY: 'identity', UNMANAGED: 'unmanaged', DMA: 'DMA',
 }
 
+/** A domain's fault handler (iommu_fault_handler_t): true = handled. */
+export type IommuFaultHandler = (domain: IommuDomain, iova: number, flags: 'read' | 'write') => boolean
+
 /** An IOMMU domain (struct iommu_domain). Drivers extend it with their state. */
 export class IommuDomain {
   readonly type: IommuDomainType
@@ -158,6 +161,8 @@ export class IommuDomain {
   readonly ops: IommuDomainDrvOps
   /** Set once freed: further use is an error (EINVAL). */
   freed = false
+  /** iommu_set_fault_handler: called on a context fault; return true if handled (else the driver logs it). */
+  faultHandler: IommuFaultHandler | null = null
 
   constructor(type: IommuDomainType, owner: IommuOps, ops: IommuDomainDrvOps, pgsizeBitmap = 0n,
     geometry: IommuDomainGeometry = { apertureStart: 0, apertureEnd: 0, forceAperture: false }) {
@@ -697,6 +702,19 @@ export function iommuDetachGroup(domain: IommuDomain, group: IommuGroup): void {
   if (group.domain !== domain) return // WARN_ON in Linux
   const next = group.owner !== null ? groupBlockingDomain(group) : group.defaultDomain
   if (next !== null) groupSetDomainNofail(group, next)
+}
+
+/** iommu_set_fault_handler (null removes it). */
+export function iommuSetFaultHandler(domain: IommuDomain, handler: IommuFaultHandler | null): void {
+  domain.faultHandler = handler
+}
+
+/**
+ * report_iommu_fault: gives a fault to the domain's handler. Returns true if
+ * the handler took it; false (Linux: -ENOSYS) makes the driver log it.
+ */
+export function reportIommuFault(domain: IommuDomain, iova: number, flags: 'read' | 'write'): boolean {
+  return domain.faultHandler !== null && domain.faultHandler(domain, iova, flags)
 }
 
 /** The domain the device is attached to now (iommu_get_domain_for_dev). */
