@@ -11,6 +11,9 @@ import { parseScenario, type Variant } from './parse.ts'
 import { Session, Stop } from './runner.ts'
 import { ACTIONS } from './steps.ts'
 
+/** An `expect:` every outcome meets (errno or not). */
+const ANY = { kind: 'map', entries: [], pos: { file: '<repl>', line: 1, col: 1 }, any: true } as const
+
 /** Output of the REPL. */
 export interface ReplIo {
   stdout(s: string): void
@@ -47,6 +50,8 @@ export async function runRepl(lines: AsyncIterable<string> | Interface, variant:
       else io.stdout(`error: ${(e as Error).message}\n`)
       continue
     }
+    // At the prompt a failing call is a result to show, not a failed test.
+    if (step.expect === undefined && step.action !== 'dmesg' && step.action !== 'trace' && step.action !== 'compare') step = { ...step, expect: ANY }
     try {
       session.lastOutcome = undefined
       session.runStep(step, String(n))
