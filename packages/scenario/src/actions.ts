@@ -106,7 +106,7 @@ export function act(step: Step, p: Process, ctx: Ctx): Outcome {
   const main = step.main
   switch (step.action) {
     case 'sh':
-      return runShell(p, evalText(main, env, 'sh'))
+      return runShell(p, evalText(main, env, 'sh'), () => m.dmesg())
     case 'open': {
       const path = evalText(main, env, 'open')
       const fl = opt(n, 'flags')

@@ -2,7 +2,7 @@
  * The shell-like commands of `sh:` steps, each made of the same system
  * calls a real shell makes: `echo [-n] TEXT > PATH` (open O_WRONLY, one
  * write, close; `>>` adds O_APPEND), `cat PATH…`, `readlink PATH`,
- * `ls [PATH]`. The outcome carries stdout and, on failure, the errno and
+ * `ls [PATH]`, `dmesg` (the whole kernel log). The outcome carries stdout and, on failure, the errno and
  * the syscall that failed (as `echo: write error: No such device` would).
  */
 import { O_APPEND, O_WRONLY } from '@vfio-sim/uapi'
@@ -50,13 +50,13 @@ export function shellWords(line: string): string[] | string {
 }
 
 /** The commands `sh:` knows. */
-export const SHELL_COMMANDS = ['echo', 'cat', 'readlink', 'ls'] as const
+export const SHELL_COMMANDS = ['echo', 'cat', 'readlink', 'ls', 'dmesg'] as const
 
 /** Checks a command line without running it; returns an error message or undefined. */
 export function checkShell(line: string): string | undefined {
   const w = shellWords(line)
   if (typeof w === 'string') return w
-  if (w.length === 0) return 'empty command; expected echo, cat, readlink or ls'
+  if (w.length === 0) return `empty command; expected one of ${SHELL_COMMANDS.join(', ')}`
   const cmd = w[0]!
   if (!(SHELL_COMMANDS as readonly string[]).includes(cmd)) return `unknown command '${cmd}'; sh: knows ${SHELL_COMMANDS.join(', ')} (use the syscall steps for anything else)`
   const redir = w.findIndex(x => x === '>' || x === '>>')
@@ -73,11 +73,12 @@ function fail(e: unknown, out: string): Outcome {
   throw e
 }
 
-/** Runs a command line as process `p`. */
-export function runShell(p: Process, line: string): Outcome {
+/** Runs a command line as process `p`; `dmesg` prints `log` (the whole kernel log). */
+export function runShell(p: Process, line: string, log: () => readonly string[]): Outcome {
   const w = shellWords(line) as string[]
   const cmd = w[0]!
   const ok = (out: string): Outcome => ({ value: out.replace(/\n$/, ''), facets: { out } })
+  if (cmd === 'dmesg') return ok(log().map(l => l + '\n').join(''))
   if (cmd === 'echo') {
     const append = w[w.length - 2] === '>>'
     const path = w[w.length - 1]!

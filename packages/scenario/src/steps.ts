@@ -24,7 +24,7 @@ export const COMMON_KEYS = ['title', 'as', 'expect', 'when', 'proc'] as const
 
 /** Every action, in the order the format guide presents them. */
 export const ACTIONS: Readonly<Record<string, ActionSpec>> = {
-  sh: { main: 'text', keys: {}, help: "shell-like command: echo [-n] TEXT > PATH, cat PATH, readlink PATH, ls PATH (sh: cat /sys/.../driver_override)", captures: 'stdout' },
+  sh: { main: 'text', keys: {}, help: "shell-like command: echo [-n] TEXT > PATH, cat PATH, readlink PATH, ls PATH, dmesg (sh: cat /sys/.../driver_override)", captures: 'stdout' },
   open: { main: 'text', keys: { flags: false }, help: 'open(2) a path (open: /dev/vfio/vfio, flags: [O_RDWR])', captures: 'the fd' },
   close: { main: 'value', keys: {}, help: 'close(2) an fd (close: $dev)' },
   read: { main: 'value', keys: { count: false, pos: false }, help: 'read(2) from an fd (read: $efd, count: 8); result bytes, expect u64/text/bytes', captures: 'the bytes' },
@@ -43,7 +43,7 @@ export const ACTIONS: Readonly<Record<string, ActionSpec>> = {
   read32: { main: 'name', keys: { at: true }, help: 'MMIO load of one register (read32: DSR, at: $regs); expect a value or named fields', captures: 'the value' },
   asm: { main: 'text', keys: { at: true, base: false, symbols: false }, help: 'PL330 microcode, assembled into user memory at `at`; labels relative to bus address `base`', captures: '{ length, labels }' },
   run: { main: 'value', keys: { until: false, timeout: false }, help: 'advance virtual time: run: 10us | idle | readable (until: $efd, timeout: 1ms)', captures: 'why it stopped (until/time/idle)' },
-  dmesg: { main: 'text', keys: {}, help: 'a new kernel log line matches the regex (dmesg: "iommu fault"); expect: absent to forbid one', captures: 'the line' },
+  dmesg: { main: 'text', keys: {}, help: 'a kernel log line printed since the scenario started (after the last one matched) matches the regex (dmesg: "iommu fault"); expect: absent to forbid one', captures: 'the line' },
   trace: { main: 'text', keys: {}, help: 'a new trace event matches the regex (trace: "smmu_fault"); expect: absent to forbid one', captures: 'the line' },
   let: { main: 'map', keys: {}, help: 'define names (let: {iova: 0x10000})' },
   check: { main: 'value', keys: {}, help: 'compare a value with expect (check: $info.num_regions, expect: 1)' },
