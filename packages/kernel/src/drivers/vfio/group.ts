@@ -187,6 +187,12 @@ export function vfioUnregisterGroupDev(vdev: VfioDevice): void {
     vfioGroups(group.kernel).delete(group.id)
     group.kernel.devfs.remove(group.devName)
     group.iommuGroupGone = true
+    // [6.x] vfio_device_remove_group revokes the group: it leaves its
+    // container (DMA ownership back to the kernel) even if the group fd is
+    // still open. [2014] the group stayed in the container until its fd
+    // closed (binding a kernel driver meanwhile hit a BUG_ON; here that
+    // probe fails with EBUSY because VFIO still owns the group's DMA).
+    if (group.kernel.profile === 'upstream') group.detachContainer()
   }
 }
 
