@@ -20,6 +20,7 @@ import { ofFindNodeByPhandle, ofPropertyReadU32, ofPropertyReadU32Array, ofDevic
 import type { BusType } from '../base/bus.ts'
 import { type Device, devInfo, devErr, driverCore, setIommuGroup, sysfsCreateLink } from '../base/core.ts'
 import { E } from '../base/driver.ts'
+import { iommuPgsize } from './io-pgtable.ts'
 
 // ---------------------------------------------------------------------------
 // Flags and types (include/linux/iommu.h)
@@ -681,13 +682,15 @@ function freeDomainInternal(domain: IommuDomain): void {
 
 /**
  * iommu_attach_group: attaches a group to a domain a user allocated. EBUSY
- * if the group is not owned by a user or already attached to a domain
- * other than its default/blocking one; EINVAL if the domain belongs to a
- * different IOMMU driver or was freed; the driver's attach error otherwise.
+ * if the group is attached to a domain other than its default or blocking
+ * one; EINVAL if the domain belongs to a different IOMMU driver (or was
+ * freed); the driver's attach error otherwise (the devices then stay where
+ * they were). As in Linux (v6.x `__iommu_attach_group`) ownership is not
+ * checked here: callers (VFIO) claim the group first with
+ * {@link iommuGroupClaimDmaOwner} (decision 0821).
  */
 export function iommuAttachGroup(domain: IommuDomain, group: IommuGroup): void {
   if (domain.freed) return kerr('EINVAL')
-  if (group.owner === null) return kerr('EBUSY')
   if (group.domain !== null && group.domain !== group.defaultDomain && group.domain !== group.blockingDomain) return kerr('EBUSY')
   const dev = group.devices[0]
   if (dev === undefined || devIommuOps(dev) !== domain.owner) return kerr('EINVAL')
@@ -730,33 +733,6 @@ function lowBit(bitmap: bigint): number {
 }
 
 /**
- * iommu_pgsize: the largest page size usable at `iova`/`paddr` for
- * `size` bytes, and how many such pages fit before a larger size becomes
- * possible (or the region ends).
- */
-export function iommuPgsizeFor(pgsizeBitmap: bigint, iova: number, paddr: number, size: number): { pgsize: number; count: number } {
-  // Sizes that fit in `size` and to which both addresses are aligned.
-  let best = 0
-  let nextLarger = 0
-  for (let bit = 0; bit < 64; bit++) {
-    if (((pgsizeBitmap >> BigInt(bit)) & 1n) === 0n) continue
-    const sz = 2 ** bit
-    if (sz <= size && (iova % sz) === 0 && (paddr % sz) === 0) best = sz
-    else if (sz > size || (iova % sz) !== 0 || (paddr % sz) !== 0) {
-      if (best !== 0 && nextLarger === 0 && sz > best) nextLarger = sz
-    }
-  }
-  if (best === 0) return { pgsize: 0, count: 0 }
-  let count = Math.floor(size / best)
-  // Stop where iova and paddr could switch to the next larger size together.
-  if (nextLarger !== 0 && (iova % nextLarger) === (paddr % nextLarger)) {
-    const toBoundary = (nextLarger - (iova % nextLarger)) / best
-    if (toBoundary < count) count = toBoundary
-  }
-  return { pgsize: best, count }
-}
-
-/**
  * iommu_map: maps `size` bytes at `iova` to `paddr` with `prot`
  * (IOMMU_PROT_* bits), split into the largest page sizes the domain
  * supports. EINVAL if `iova`, `paddr` or `size` is not a multiple of the
@@ -777,7 +753,7 @@ export function iommuMap(domain: IommuDomain, iova: number, paddr: number, size:
   let left = size
   try {
     while (left > 0) {
-      const { pgsize, count } = iommuPgsizeFor(domain.pgsizeBitmap, iova, paddr, left)
+      const { pgsize, count } = iommuPgsize(domain.pgsizeBitmap, iova, paddr, left)
       const mapped = { bytes: 0 }
       try {
         ops.mapPages(domain, iova, paddr, pgsize, count, prot, mapped)
@@ -826,7 +802,7 @@ export function iommuUnmap(domain: IommuDomain, iova: number, size: number): num
   }
   let unmapped = 0
   while (unmapped < size) {
-    const { pgsize, count } = iommuPgsizeFor(domain.pgsizeBitmap, iova, iova, size - unmapped)
+    const { pgsize, count } = iommuPgsize(domain.pgsizeBitmap, iova, iova, size - unmapped)
     if (pgsize === 0) break
     const n = ops.unmapPages(domain, iova, pgsize, count)
     if (n === 0) break
