@@ -1,0 +1,71 @@
+// A scenario can never crash the runner: random step lists (every action,
+// values drawn from numbers, names, text, lists and maps) either fail to
+// parse with a ScenarioSyntaxError or run to a report; random text either
+// parses or gives a ScenarioSyntaxError. Nothing else escapes.
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import fc from 'fast-check'
+import { stringify } from 'yaml'
+import { parseScenario } from '../src/parse.ts'
+import { runScenario } from '../src/runner.ts'
+import { ScenarioSyntaxError } from '../src/errors.ts'
+import { ACTIONS } from '../src/steps.ts'
+
+const scalar = fc.oneof(
+  fc.integer({ min: -5, max: 0x2_0000 }),
+  fc.constantFrom(0, 3, 8, 4096, 0xffffffff, '4K', '10us', 'idle', 'readable', 'seq', '$a', '$b + 8', '$nope', '${a}', '/dev/null', '/sys/bus', 'DSR', 'O_RDWR', 'EINVAL', 'absent', 'different', 'VFIO_GET_API_VERSION', 'VFIO_IOMMU_MAP_DMA', 'echo x > /dev/null', 'cat /sys/bus/platform/uevent', 'DMAEND', 'DMAMOV SAR, 1\nDMAEND\n'),
+  fc.string({ maxLength: 6 }),
+)
+const value = fc.oneof({ depthSize: 'small' }, scalar, fc.array(scalar, { maxLength: 3 }), fc.dictionary(fc.constantFrom('fd', 'length', 'addr', 'flags', 'offset', 'prot', 'vaddr', 'iova', 'size', 'DSR', 'DBGCMD', 'x'), scalar, { maxKeys: 3 }))
+const actionNames = Object.keys(ACTIONS).filter(a => a !== 'call')
+const step = fc.record({
+  action: fc.constantFrom(...actionNames),
+  main: value,
+  extra: fc.dictionary(fc.constantFrom('fd', 'arg', 'length', 'with', 'at', 'count', 'flags', 'u64', 'text', 'until', 'timeout', 'as', 'expect'), value, { maxKeys: 3 }),
+  required: fc.array(scalar, { minLength: 3, maxLength: 3 }),
+}).map(s => {
+  const o: Record<string, unknown> = { [s.action]: s.main, ...s.extra }
+  // Mostly well-formed steps (allowed keys, the right shape), so many get to run.
+  const spec = ACTIONS[s.action]!
+  for (const k of Object.keys(s.extra)) if (!Object.hasOwn(spec.keys, k) && !['as', 'expect'].includes(k) && s.required[0] !== 0) delete o[k]
+  if (spec.main === 'map' && (typeof s.main !== 'object' || Array.isArray(s.main))) o[s.action] = { length: s.required[1], x: s.main }
+  if (spec.main === 'list' && !Array.isArray(s.main)) o[s.action] = [s.main]
+  if ((spec.main === 'text' || spec.main === 'name') && typeof s.main === 'object') o[s.action] = String(s.required[2])
+  Object.entries(ACTIONS[s.action]!.keys).filter(([, r]) => r).forEach(([k], i) => { o[k] ??= s.required[i % 3] })
+  if (typeof o['as'] !== 'string' || !/^[A-Za-z_]\w*$/.test(o['as'])) delete o['as']
+  return o
+})
+
+let parsedCount = 0
+
+test('random steps: a syntax error or a report, never an escaping exception', () => {
+  fc.assert(fc.property(fc.array(step, { minLength: 1, maxLength: 6 }), steps => {
+    const text = stringify({ 'vfio-sim': 1, name: 'random', board: 'minimal', steps: [{ let: { a: 4096, b: 0 } }, ...steps] })
+    let s
+    try {
+      s = parseScenario(text, 'random.yaml')
+    } catch (e) {
+      if (e instanceof ScenarioSyntaxError) return
+      throw e
+    }
+    parsedCount++
+    const r = runScenario(s, s.variants[0]!)
+    assert.type(r.ok, 'boolean')
+    if (!r.ok) assert.type(r.failure!.message, 'string')
+  }), { numRuns: 150 })
+  assert.ok(parsedCount >= 15, `only ${parsedCount} of the random scenarios parsed; the property would test little`)
+})
+
+test('random text: parses or gives a ScenarioSyntaxError with a position inside the file', () => {
+  fc.assert(fc.property(fc.string({ maxLength: 80 }), text => {
+    try {
+      parseScenario(`vfio-sim: 1\nname: t\nsteps:\n${text}`, 't.yaml')
+    } catch (e) {
+      if (!(e instanceof ScenarioSyntaxError)) throw e
+      assert.ok(e.line >= 1 && e.col >= 1)
+      assert.ok(e.line <= 4 + text.split('\n').length, `line ${e.line}`)
+    }
+  }), { numRuns: 300 })
+})
+
+test.run()
