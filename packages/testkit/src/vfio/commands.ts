@@ -532,6 +532,15 @@ const sizeArb: fc.Arbitrary<bigint> = fc.oneof(
   { weight: 1, arbitrary: fc.constantFrom(0n, 0x800n, 0x1800n, 0xffff_ffff_ffff_f000n) },
 )
 
+/**
+ * Behaviours where the implementation and a decision record disagree, found
+ * by these properties and reported; the generators avoid them so the rest of
+ * the state space stays checked. Each entry names the failing sequence.
+ */
+export const VFIO_KNOWN_DIVERGENCES: readonly string[] = [
+  'rfc-v5: MAP_DMA(flags EXEC only) → EINVAL ("io-pgtable: no access requested"); decision 0601 says EXEC alone is a valid prot',
+]
+
 /** The fast-check command arbitraries for a profile and layout. */
 export function vfioCommandArbs(env: M.VfioEnv, layout: VfioLayout): fc.Arbitrary<VfioCommand>[] {
   const cslot = fc.integer({ min: 0, max: 1 })
@@ -541,7 +550,10 @@ export function vfioCommandArbs(env: M.VfioEnv, layout: VfioLayout): fc.Arbitrar
   const mapFlags = fc.oneof(
     { weight: 6, arbitrary: fc.constantFrom(MAP_READ | MAP_WRITE, MAP_READ, MAP_WRITE) },
     { weight: 2, arbitrary: fc.constantFrom(MAP_READ | MAP_WRITE | MAP_BIT2, MAP_READ | MAP_BIT2) },
-    { weight: 1, arbitrary: fc.constantFrom(0, MAP_BIT2, 8, MAP_READ | 0x100) },
+    // EXEC alone (rfc-v5) is left out: decision 0601 makes it a valid prot, but the
+    // io-pgtable refuses a mapping without read or write (EINVAL); reported, see
+    // VFIO_KNOWN_DIVERGENCES.
+    { weight: 1, arbitrary: fc.constantFrom(0, v5 ? 0 : MAP_BIT2, 8, MAP_READ | 0x100) },
   )
   const unmapFlags = v5
     ? fc.oneof({ weight: 10, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.constantFrom(UNMAP_ALL, 8) })
@@ -567,45 +579,64 @@ export function vfioCommandArbs(env: M.VfioEnv, layout: VfioLayout): fc.Arbitrar
     return { flags, index: x.index, start: x.start, count: x.count, argszDelta: x.argszDelta, data }
   })
   const names = [...env.devices.map(d => d.name), env.foreignDevice, env.devices[0]!.name.slice(0, -1), '', `${env.devices[0]!.name}\n`]
-  return [
+  const lifecycle: fc.Arbitrary<VfioCommand> = fc.oneof(
     cslot.map(s => new OpenContainer(s)),
     cslot.map(s => new CloseContainer(s)),
+    fc.constant(new OpenGroup()),
+    fc.constant(new CloseGroup()),
+    dslot.map(s => new CloseDevice(s)),
+    fc.constant(new UnsetContainer()),
+    fc.oneof(
+      { weight: 6, arbitrary: cslot.map(s => new SetContainer({ kind: 'container', slot: s })) },
+      { weight: 1, arbitrary: fc.constantFrom<M.SetContainerTarget>({ kind: 'closed' }, { kind: 'negative' }, { kind: 'eventfd' }).map(t => new SetContainer(t)) },
+    ),
+    fc.tuple(fc.oneof({ weight: 6, arbitrary: devIdx.map(i => env.devices[i]!.name) }, { weight: 1, arbitrary: fc.constantFrom(...names) }), dslot).map(([n, s]) => new GetDeviceFd(n, s)),
+  )
+  const containerQueries: fc.Arbitrary<VfioCommand> = fc.oneof(
     cslot.map(s => new ContainerIntIoctl(s, 'version', 0)),
     fc.tuple(cslot, fc.constantFrom(0, 1, 2, 3, 4, 5, 6, 8, 9, 10, 11, 0x1_0000_0001)).map(([s, a]) => new ContainerIntIoctl(s, 'ext', a)),
     fc.tuple(cslot, fc.oneof({ weight: 6, arbitrary: fc.constantFrom(1, 3) }, { weight: 1, arbitrary: fc.constantFrom(0, 2, 4, 5, 6, 8, 9, 0x1_0000_0001) })).map(([s, a]) => new ContainerIntIoctl(s, 'set', a)),
     fc.tuple(cslot, fc.constantFrom(VFIO_IOCTL.IOMMU_ENABLE, 0x3b7f, VFIO_IOCTL.GROUP_GET_STATUS, VFIO_IOCTL.DEVICE_RESET)).map(([s, q]) => new ContainerIntIoctl(s, 'other', q)),
     fc.tuple(cslot, fc.constantFrom(12, 16, 20, 24, 88, 103, 104, 128), fc.constantFrom(0, 8)).map(([s, a, e]) => new IommuGetInfo(s, a, e)),
-    fc.tuple(cslot, mapFlags, vaddrArb(layout), iovaArb(layout), sizeArb, fc.oneof({ weight: 15, arbitrary: fc.constant(32) }, { weight: 1, arbitrary: fc.constant(31) }))
-      .map(([s, flags, v, iova, size, argsz]) => new MapDma(s, { argsz, flags, vaddr: v.vaddr, iova, size }, v.label)),
+  )
+  const map = fc.tuple(cslot, mapFlags, vaddrArb(layout), iovaArb(layout), sizeArb, fc.oneof({ weight: 15, arbitrary: fc.constant(32) }, { weight: 1, arbitrary: fc.constant(31) }))
+    .map(([s, flags, v, iova, size, argsz]) => new MapDma(s, { argsz, flags, vaddr: v.vaddr, iova, size }, v.label))
+  const unmap = fc.oneof(
     fc.tuple(cslot, unmapFlags, iovaArb(layout), fc.oneof({ weight: 8, arbitrary: sizeArb }, { weight: 1, arbitrary: fc.constant(BigInt(layout.window.pages) * M.PAGE) }), fc.oneof({ weight: 15, arbitrary: fc.constant(24) }, { weight: 1, arbitrary: fc.constant(23) }))
-      .map(([s, flags, iova, size, argsz]) => new UnmapDma(s, flags === UNMAP_ALL || flags === (UNMAP_ALL | UNMAP_DIRTY) ? { argsz, flags, iova: size === 0n ? 0n : 0n, size: 0n } : { argsz, flags, iova, size })),
+      .map(([s, flags, iova, size, argsz]) => new UnmapDma(s, (flags & UNMAP_ALL) !== 0 ? { argsz, flags, iova: 0n, size: 0n } : { argsz, flags, iova, size })),
     fc.tuple(cslot, unmapFlags, iovaArb(layout), sizeArb).map(([s, flags, iova, size]) => new UnmapDma(s, { argsz: 24, flags: flags & ~UNMAP_DIRTY, iova, size })),
-    cslot.map(s => new ProbeMappings(s, layout.window, layout.rw.base)),
-    fc.constant(new OpenGroup()),
-    fc.constant(new CloseGroup()),
+  )
+  const group: fc.Arbitrary<VfioCommand> = fc.oneof(
     fc.constantFrom(4, 8, 12).map(a => new GroupGetStatus(a)),
-    fc.oneof(
-      { weight: 6, arbitrary: cslot.map(s => new SetContainer({ kind: 'container', slot: s })) },
-      { weight: 1, arbitrary: fc.constantFrom<M.SetContainerTarget>({ kind: 'closed' }, { kind: 'negative' }, { kind: 'eventfd' }).map(t => new SetContainer(t)) },
-    ),
-    fc.constant(new UnsetContainer()),
-    fc.tuple(fc.oneof({ weight: 6, arbitrary: devIdx.map(i => env.devices[i]!.name) }, { weight: 1, arbitrary: fc.constantFrom(...names) }), dslot).map(([n, s]) => new GetDeviceFd(n, s)),
     fc.constantFrom(VFIO_IOCTL.DEVICE_GET_INFO, VFIO_IOCTL.IOMMU_MAP_DMA, 0x3b7f).map(q => new GroupOther(q)),
-    dslot.map(s => new CloseDevice(s)),
+  )
+  const device: fc.Arbitrary<VfioCommand> = fc.oneof(
     fc.tuple(dslot, fc.constantFrom<'info' | 'region' | 'irq'>('info', 'region', 'irq'), fc.constantFrom(12, 15, 16, 20, 32, 36), fc.constantFrom(0, 0, 1, 8, 9)).map(([s, k, a, i]) => new DeviceInfo(s, k, a, i)),
-    fc.tuple(dslot, irqArgs).map(([s, a]) => new SetIrqs(s, a)),
-    fc.tuple(dslot, irqArgs).map(([s, a]) => new SetIrqs(s, a)),
     fc.tuple(dslot, fc.constantFrom(VFIO_IOCTL.DEVICE_RESET, VFIO_IOCTL.DEVICE_RESET, 0x3b7f, VFIO_IOCTL.IOMMU_GET_INFO)).map(([s, q]) => new DeviceNoArg(s, q)),
-    fc.constant(new ReadEventfd()),
+  )
+  const irqs = fc.tuple(dslot, irqArgs).map(([s, a]) => new SetIrqs(s, a))
+  const binding: fc.Arbitrary<VfioCommand> = fc.oneof(
     fc.tuple(devIdx, fc.constantFrom('vfio-platform', 'vfio-platform\n', '\n', 'dma-pl330', 'nonexistent')).map(([d, v]) => new WriteOverride(d, v)),
     fc.tuple(devIdx, fc.boolean()).map(([d, v]) => new Unbind(d, v)),
     devIdx.map(d => new DriversProbe(d, v5)),
+  )
+  // fc.commands picks uniformly among the entries: repeat the ones worth more weight.
+  return [
+    lifecycle, lifecycle, lifecycle,
+    containerQueries,
+    map, map, map, map,
+    unmap, unmap, unmap,
+    cslot.map(s => new ProbeMappings(s, layout.window, layout.rw.base)),
+    group, device,
+    irqs, irqs, irqs,
+    fc.constant(new ReadEventfd()),
+    binding,
   ]
 }
 
 /** `fc.commands` over {@link vfioCommandArbs}. */
 export function vfioCommands(env: M.VfioEnv, layout: VfioLayout, maxCommands = 40): fc.Arbitrary<Iterable<VfioCommand>> {
-  return fc.commands(vfioCommandArbs(env, layout), { maxCommands })
+  return fc.commands(vfioCommandArbs(env, layout), { maxCommands, size: 'max' })
 }
 
 /**

@@ -148,7 +148,7 @@ export function vfioUserSpawnOptions() {
 export function fvpSetupOptions(p: { task?: { mm?: { lockedVm?: number } } }): Parameters<typeof vfioSetup>[2] {
   return {
     bootDriver: 'dma-pl330',
-    window: { base: 0x10_0000n, pages: 16 },
+    window: { base: 0x10_0000n, pages: 8 },
     // the SW-MSI window, the last pages of the 32-bit aperture, the top of the 64-bit space
     specialIovas: [0x800_0000n, 0xffff_e000n, 0xffff_f000n, 0xffff_ffff_ffff_f000n],
     lockedPages: () => p.task?.mm?.lockedVm ?? Number.NaN,

@@ -750,7 +750,8 @@ export function deviceSetIrqs(s: VfioModel, env: VfioEnv, slot: number, a: SetIr
     if (!level && !v5) return fail(s, 'EINVAL')
     const mask = action === IRQ_SET.ACTION_MASK
     if (a.data.kind === 'eventfd') {
-      if (v5) return fail(s, 'ENOTTY')
+      // VP5 answered ENOTTY here ("not implemented yet"), but the emulator implements
+      // virqfd in both profiles (decision 0880, vfio-platform profiles); the model follows it.
       // virqfds are not generated with a real fd by the commands (only fd = -1: removal, returns 0)
       if (a.data.fd !== 'minus1') throw new Error('model: mask/unmask virqfd installation is not generated')
       return { out: ok(0), next: s }
@@ -763,7 +764,8 @@ export function deviceSetIrqs(s: VfioModel, env: VfioEnv, slot: number, a: SetIr
   }
   // TRIGGER
   if (a.count === 0 && a.data.kind === 'none') return { out: ok(0), next: setIrq(irq => { irq.trigger = false }) }
-  if (!v5 && (a.start !== 0 || a.count !== 1)) return fail(s, 'EINVAL')
+  // VP5: only the NONE loopback skips the start/count check (spec §10.8 [2014 VP5]).
+  if ((!v5 || a.data.kind !== 'none') && (a.start !== 0 || a.count !== 1)) return fail(s, 'EINVAL')
   if (a.data.kind === 'eventfd') {
     const fd = a.data.fd
     // vfio_set_trigger drops the old trigger first, so a bad fd leaves none installed.
