@@ -13,7 +13,7 @@ import { check, fmt, type Outcome } from './expect.ts'
 import type { Group, Scenario, Step, Variant } from './parse.ts'
 import { evalNode, StepError, type Env, type Value } from './values.ts'
 import { get, type PNode } from './yaml.ts'
-import { narrate } from './narrate.ts'
+import { Narrator } from './narrate.ts'
 
 /** Trace events of the runner itself: one slice per step, on the `scenario/steps` track. */
 export const SCENARIO_TRACE = defineTraceEvents({
@@ -104,22 +104,27 @@ export class Session {
   readonly m: Machine
   readonly variant: Variant
   readonly env: Env = new Map()
-  readonly narration: string[] = []
+  private readonly narrator: Narrator | undefined
+  /** The narration so far (when asked for). */
+  get narration(): string[] {
+    this.narrator?.flush()
+    return this.narrator?.lines ?? []
+  }
   /** Steps run so far, as reported. */
   readonly steps: StepReport[] = []
   private readonly ctx: Ctx
   private readonly procs = new Map<string, Process>()
   private readonly ring: RingSink
   private readonly chrome: ChromeTraceSink | undefined
-  private readonly opts: RunOptions
   private groups: ReadonlyMap<string, Group> = new Map()
 
   /** Boots the variant's machine. @throws Error when the board or profile is unknown. */
   constructor(variant: Variant, opts: RunOptions = {}) {
     this.variant = variant
-    this.opts = opts
+
     const m = boot({ board: variant.board, profile: variant.profile })
     this.m = m
+    this.narrator = opts.narrate ? new Narrator() : undefined
     const tracer = m.kernel.sys.tracer
     this.ring = new RingSink(opts.traceContext ?? 12)
     const traceLines: string[] = []
@@ -128,10 +133,7 @@ export class Session {
         if (r.decl === undefined || r.decl.category === 'scenario') return
         this.ring.record(r)
         traceLines.push(`${r.track} ${r.decl.name}: ${formatTraceRecord(r)}`)
-        if (opts.narrate) {
-          const said = narrate(r, m)
-          if (said !== undefined) this.narration.push(`    ${said}`)
-        }
+        if (this.narrator !== undefined) this.narrator.record(r)
       },
     })
     this.chrome = opts.chromeTrace ? new ChromeTraceSink() : undefined
@@ -176,7 +178,10 @@ export class Session {
       this.steps.push(st)
       throw new Stop({ step: st, message, pos, trace: this.lastTrace(), ...(expected !== undefined ? { expected } : {}), ...(actual !== undefined ? { actual } : {}) })
     }
-    if (this.opts.narrate) this.narration.push(`step ${id}: ${label}`)
+    if (this.narrator !== undefined) {
+      this.narrator.flush()
+      this.narrator.lines.push(`step ${id}: ${label}`)
+    }
     tracer.begin(SCENARIO_TRACE.step, 'scenario/steps', id, label)
     let group: Group | undefined
     try {
@@ -202,7 +207,7 @@ export class Session {
         const mis = check(outcome, step.expect, env)
         if (mis !== undefined) failWith(mis.message, step.expect?.pos ?? step.pos, mis.expected, mis.actual)
         if (step.as !== undefined && outcome.errno === undefined) env.set(step.as, outcome.captured ?? outcome.value)
-        if (this.opts.narrate && outcome.errno !== undefined) this.narration.push(`    → -1 ${outcome.errno} (as expected)`)
+        if (this.narrator !== undefined && outcome.errno !== undefined) this.narrator.lines.push(`    → -1 ${outcome.errno} (as expected)`)
         this.lastOutcome = outcome
         this.steps.push(report)
       }
