@@ -30,6 +30,7 @@ import {
   IOMMU_READ,
   IOMMU_WRITE,
   type ArmLpaeS1Tcr,
+  iommuPgsize,
   type IoPgtableCfg,
   type IoPgtableFmt,
   type IommuFlushOps,
@@ -302,10 +303,26 @@ class ArmLpaeS1Table implements ArmLpaeOps {
       while (done < pgcount) done += this.mapChunk(iova + done * pgsize, paddr + done * pgsize, pgsize, pgcount - done, pte)
     } catch (e) {
       // The IOMMU core unwinds a failed iommu_map by unmapping what was mapped.
-      if (done > 0) this.unmapPages(iova, pgsize, done)
+      if (done > 0) this.unmapRange(iova, done * pgsize)
       throw e
     }
     return size
+  }
+
+  /**
+   * Unmaps [iova, iova+size) as the IOMMU core's `iommu_unmap` does: page
+   * sizes chosen from the IOVA alone (`iommu_pgsize(iova, iova, …)`),
+   * stopping at the first hole.
+   */
+  private unmapRange(iova: number, size: number): void {
+    let done = 0
+    while (done < size) {
+      const { pgsize, count } = iommuPgsize(this.pgsizeBitmap, iova + done, iova + done, size - done)
+      if (pgsize === 0) return
+      const n = this.unmapPages(iova + done, pgsize, count)
+      if (n === 0) return
+      done += n
+    }
   }
 
   /**
