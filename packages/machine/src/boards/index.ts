@@ -14,6 +14,7 @@ import {
   ofPlatformPopulate, ofPopulateSysfs, ofPropertyReadBool, ofPropertyReadString, ofPropertyReadU32, ofPropertyReadU32Array,
   ambaStubInit, deferredProbeInitcall, driverCore, parseDts, pl330Init,
   armSmmuInit, iommuSubsysInit, type ArmSmmuOptions, type IommuCoreOptions,
+  vfioInit, vfioPlatformPl330ResetInit, vfioPlatformInit, vfioAmbaInit,
 } from '@vfio-sim/kernel'
 import { Mmu400 } from '@vfio-sim/mmu400'
 import { Pl330, type Pl330Config } from '@vfio-sim/pl330'
@@ -179,6 +180,13 @@ export function buildBoardFromSource(kernel: Kernel, name: string, source: strin
   pl330Init(kernel) // device_initcall
   ambaStubInit(kernel) // late_initcall_sync
   deferredProbeInitcall(driverCore(kernel)) // late_initcall: retry what deferred during boot
+  if (opts.iommu !== undefined && opts.iommu !== false) {
+    // VFIO modules (loaded after boot: they bind nothing until driver_override asks).
+    vfioInit(kernel)
+    vfioPlatformPl330ResetInit(kernel)
+    vfioPlatformInit(kernel)
+    vfioAmbaInit(kernel)
+  }
   return {
     name, source, dt, model, smmus, dmas, devices,
     device: (dev: string) => devices.find(d => d.name === dev),
