@@ -33,14 +33,13 @@ export interface VfioPlatformParams {
  * init. Shared by vfio-platform and vfio-amba. Returns 0 or -errno.
  */
 export function vfioPlatformProbeCommon(kernel: Kernel, dev: Device, glue: VfioPlatformBusGlue, driverName: string): number {
-  if (dev.iommuGroup === null && kernel.profile === 'rfc-v5') {
-    // The 2014–5.x probe said so before giving up; the VFIO core refuses it in any case.
-    kernel.printk('err', `VFIO: No IOMMU group for device ${glue.name}`)
-  }
+  // Current Linux: vfio_alloc_device → init (compat, reset lookup), then vfio_register_group_dev.
   const vdev = vfioPlatformInitCommon(kernel, dev, glue)
-  if (typeof vdev === 'number') {
-    if (glue.flags === VFIO_DEVICE_FLAGS_PLATFORM) devErr(dev, 'Failed to initialize VFIO platform device')
-    return vdev
+  if (typeof vdev === 'number') return vdev
+  if (dev.iommuGroup === null && kernel.profile === 'rfc-v5') {
+    // The early series (and 4.x–5.x vfio_platform_probe_common) said so before giving up;
+    // the VFIO core refuses such a device in any case.
+    devErr(dev, `No IOMMU group for device ${glue.name}`)
   }
   const vd = new VfioDevice(kernel, dev, vfioPlatformOps(driverName), vdev)
   try {
