@@ -13,7 +13,7 @@ import { IOCTLS } from './ioctls.ts'
 import { REG_TABLES, resolveReg, type RegTable } from './regs.ts'
 import { runShell } from './shell.ts'
 import { EFD, MAP, OPEN, POLL, PROT, flagValue, symbolic } from './symbols.ts'
-import { evalInt, evalNode, evalSmall, evalText, parseDuration, StepError, toNum, type Env, type Value } from './values.ts'
+import { evalInt, evalNode, evalSmall, evalText, parseDuration, parseNumberText, StepError, toNum, type Env, type Value } from './values.ts'
 import { get, type PMap, type PNode } from './yaml.ts'
 import type { Step } from './parse.ts'
 
@@ -300,7 +300,17 @@ export function act(step: Step, p: Process, ctx: Ctx): Outcome {
       const lines = step.action === 'dmesg' ? m.dmesg() : ctx.traceLines
       const from = step.action === 'dmesg' ? ctx.dmesgCursor : ctx.traceCursor
       let hit = -1
-      for (let i = from; i < lines.length; i++) if (re.test(lines[i]!)) { hit = i; break }
+      let groups: Record<string, string | undefined> | undefined
+      for (let i = from; i < lines.length; i++) {
+        const mm = re.exec(lines[i]!)
+        if (mm !== null) {
+          hit = i
+          groups = mm.groups
+          break
+        }
+      }
+      // Named groups become names for later steps, as in expect: {match: …}.
+      for (const [k, v] of Object.entries(groups ?? {})) if (v !== undefined) env.set(k, parseNumberText(v) ?? v)
       const recent = lines.slice(Math.max(from, lines.length - 8))
       const found = hit >= 0
       if (found && !(step.expect?.kind === 'scalar' && step.expect.value === 'absent')) {
@@ -344,14 +354,12 @@ function ioctl(step: Step, p: Process, ctx: Ctx): Outcome {
       let v = 0
       if (argN !== undefined) {
         const names = a.names(ctx.profile)
-        const raw = argN.kind === 'scalar' && typeof argN.value === 'string' && Object.hasOwn(names, argN.value) ? names[argN.value]! : undefined
-        if (raw !== undefined) v = raw
-        else {
-          if (argN.kind === 'scalar' && typeof argN.value === 'string' && /^[A-Z][A-Z0-9_]+$/.test(argN.value)) {
-            throw new StepError(argN.pos, `'${argN.value}' is not a known value for ${spec.name} in the ${ctx.profile} profile; known: ${Object.keys(names).join(', ')}`)
-          }
-          v = evalSmall(argN, env, 'arg')
-        }
+        // A name (written, or held by a $param) is the extension id it names.
+        const x = argN.kind === 'scalar' && typeof argN.value === 'string' && !argN.value.startsWith('$') ? argN.value : evalNode(argN, env)
+        if (typeof x === 'string' && Object.hasOwn(names, x)) v = names[x]!
+        else if (typeof x === 'string' && parseNumberText(x) === undefined) {
+          throw new StepError(argN.pos, `'${x}' is not a known value for ${spec.name} in the ${ctx.profile} profile; known: ${Object.keys(names).join(', ') || '(numbers only)'}`)
+        } else v = evalSmall(argN, env, 'arg')
       }
       return call(() => p.ioctl(fd, spec.request, v))
     }

@@ -144,7 +144,10 @@ export function check(o: Outcome, expect: PNode | undefined, env: Env): Mismatch
     if (e.key === 'match' || e.key === 'out-match') {
       const re = new RegExp(evalText(e.value, env, e.key), 'm')
       const subject = e.key === 'match' && typeof o.value === 'string' ? o.value : String(o.facets['out'] ?? o.value)
-      if (!re.test(subject)) return { message: `no match for /${re.source}/`, expected: `/${re.source}/`, actual: fmt(subject) }
+      const hit = re.exec(subject)
+      if (hit === null) return { message: `no match for /${re.source}/`, expected: `/${re.source}/`, actual: fmt(subject) }
+      // Named groups become names for later steps: (?<group>\d+) → $group.
+      for (const [k, v] of Object.entries(hit.groups ?? {})) if (v !== undefined) env.set(k, parseNumberText(v) ?? v)
       continue
     }
     if (!Object.hasOwn(o.facets, e.key)) {

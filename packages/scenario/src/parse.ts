@@ -70,6 +70,8 @@ export interface Scenario {
   readonly params: readonly { readonly name: string; readonly value: PNode }[]
   readonly groups: ReadonlyMap<string, Group>
   readonly steps: readonly Step[]
+  /** Boot with the IOMMU and VFIO modules (`iommu: true`). */
+  readonly iommu: boolean
 }
 
 /** Options of {@link parseScenario}. */
@@ -372,6 +374,8 @@ export function parseScenario(text: string, file: string, opts: ParseOptions = {
     if (!NAME_RE.test(e.key)) fail(e.keyPos, `expected a parameter name (letters, digits, _), found '${e.key}'`)
     return { name: e.key, value: e.value }
   })
+  const iommuN = get(top, 'iommu')
+  if (iommuN !== undefined && (iommuN.kind !== 'scalar' || typeof iommuN.value !== 'boolean')) fail(iommuN.pos, `expected iommu: true or false, found ${kindName(iommuN)}`)
   const stepsN = get(top, 'steps')
   if (stepsN === undefined) fail(top.pos, "missing 'steps:' (the list of steps)")
   const steps = parseSteps(stepsN, 'steps')
@@ -385,5 +389,6 @@ export function parseScenario(text: string, file: string, opts: ParseOptions = {
     params,
     groups,
     steps,
+    iommu: iommuN !== undefined && iommuN.kind === 'scalar' && iommuN.value === true,
   }
 }

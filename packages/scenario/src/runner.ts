@@ -5,7 +5,9 @@
  * report and trace, byte for byte. Nothing a scenario does can crash it:
  * any exception inside a step becomes that step's failure.
  */
-import { boot, type Machine, type Process } from '@vfio-sim/machine'
+import { boot, buildBoard, Machine, type Process } from '@vfio-sim/machine'
+import { Kernel } from '@vfio-sim/kernel'
+import { SimSystem } from '@vfio-sim/sim'
 import { ChromeTraceSink, defineTraceEvents, formatTraceRecord, RingSink } from '@vfio-sim/sim'
 import type { Pos } from './errors.ts'
 import { act, type Ctx } from './actions.ts'
@@ -65,6 +67,19 @@ export interface RunOptions {
   readonly narrate?: boolean
   /** How many trace events a failure shows (default 12). */
   readonly traceContext?: number
+  /** Boot with the IOMMU and VFIO modules (a scenario's `iommu: true`). */
+  readonly iommu?: boolean
+}
+
+/**
+ * Boots a variant. With `iommu`, the board is built with the IOMMU core,
+ * the arm-smmu driver and the VFIO modules, as the VFIO-capable kernel
+ * configuration boots (`buildBoard(…, { iommu: true })`).
+ */
+export function bootVariant(v: Variant, iommu: boolean): Machine {
+  if (!iommu || v.board === 'minimal') return boot({ board: v.board, profile: v.profile })
+  const kernel = new Kernel({ sys: new SimSystem(), profile: v.profile })
+  return new Machine(kernel, v.board, buildBoard(kernel, v.board, { iommu: true }))
 }
 
 /** One line of text for a step: its title, or its action and main value. */
@@ -122,7 +137,7 @@ export class Session {
   constructor(variant: Variant, opts: RunOptions = {}) {
     this.variant = variant
 
-    const m = boot({ board: variant.board, profile: variant.profile })
+    const m = bootVariant(variant, opts.iommu === true)
     this.m = m
     this.narrator = opts.narrate ? new Narrator() : undefined
     const tracer = m.kernel.sys.tracer
@@ -231,7 +246,7 @@ export class Session {
 export function runScenario(s: Scenario, variant: Variant, opts: RunOptions = {}): RunReport {
   let session: Session
   try {
-    session = new Session(variant, opts)
+    session = new Session(variant, { ...opts, iommu: s.iommu })
   } catch (e) {
     const step: StepReport = { id: '0', label: `boot ${variant.board} ${variant.profile}`, pos: { file: s.file, line: 1, col: 1 }, status: 'fail' }
     return { file: s.file, name: s.name, variant, ok: false, steps: [step], failure: { step, message: `boot failed: ${(e as Error).message}`, pos: step.pos, trace: [] }, timeNs: 0, chromeTrace: undefined, narration: [] }
