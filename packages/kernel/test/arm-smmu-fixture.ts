@@ -102,9 +102,18 @@ export interface TestBoard {
 
 /** Builds and boots the test board. */
 export function testBoard(opts: TestBoardOptions = {}): TestBoard {
-  const k = new Kernel({ profile: opts.profile ?? 'upstream' })
   const masters = opts.masters ?? [{ name: 'm0', iommus: [[3]] }]
-  const dt = parseDts(testDts(masters, opts.iommuCells ?? 1, opts.extraSmmuProps ?? '', opts.coherent ?? true), 'iommu-test.dts')
+  return testBoardFromDts(testDts(masters, opts.iommuCells ?? 1, opts.extraSmmuProps ?? '', opts.coherent ?? true), opts)
+}
+
+/**
+ * Boots a board from device-tree source whose SMMU sits at 0x2b400000 with
+ * interrupts 70 (global) and 71 (context), e.g. one of packages/machine's
+ * .dts files. Masters are the devices that are not the SMMU.
+ */
+export function testBoardFromDts(source: string, opts: TestBoardOptions = {}): TestBoard {
+  const k = new Kernel({ profile: opts.profile ?? 'upstream' })
+  const dt = parseDts(source, 'iommu-test.dts')
   k.sys.bus.addRam('memory', 0x8000_0000, 0x8000_0000)
   const hw = new Mmu400({
     bus: k.sys.bus, tracer: k.sys.tracer, scheduler: k.sys.scheduler,
@@ -113,7 +122,7 @@ export function testBoard(opts: TestBoardOptions = {}): TestBoard {
   })
   k.sys.bus.addDevice(SMMU_BASE, hw.mmio, 'smmu')
   ofPopulateSysfs(k, dt)
-  const devs = ofPlatformPopulate(k, dt).filter(d => d.name.endsWith('.master'))
+  const devs = ofPlatformPopulate(k, dt).filter(d => d.ofNode?.props.has('iommus') === true)
   if (opts.noDriver !== true) {
     iommuSubsysInit(k, opts.defaultDomainType !== undefined ? { defaultDomainType: opts.defaultDomainType } : {})
     armSmmuInit(k, opts.driver ?? {})

@@ -14,9 +14,13 @@ import {
   iommuGroupClaimDmaOwner, iommuGroupDmaOwnerClaimed, iommuGroupGet, iommuGroupReleaseDmaOwner, iommuGroups,
   iommuPagingDomainAlloc,
 } from '../src/drivers/iommu/iommu.ts'
+import { readFileSync } from 'node:fs'
 import {
-  dmesgText, errOf, kernelDriver, registerDriver, sysLink, sysRead, sysWrite, testBoard, userDriver,
+  dmesgText, errOf, kernelDriver, registerDriver, sysLink, sysRead, sysWrite, testBoard, testBoardFromDts, userDriver,
 } from './arm-smmu-fixture.ts'
+
+/** A board of packages/machine, read as data (the .dts text). */
+const boardDts = (name: string) => readFileSync(new URL(`../../machine/src/boards/${name}.dts`, import.meta.url), 'utf8')
 
 const S2CR = (n: number) => 0x2b40_0000 + 0xc00 + 4 * n
 const SMR = (n: number) => 0x2b40_0000 + 0x800 + 4 * n
@@ -223,6 +227,29 @@ test('capabilities per profile: rfc-v5 DMA_EXEC, upstream NOEXEC; CACHE_COHERENC
   const log = dmesgText(nc.k)
   assert.ok(log.includes('arm-smmu 2b400000.iommu: \tnon-coherent table walk'))
   assert.ok(log.includes('arm-smmu 2b400000.iommu: \t(IDR0.CTTW overridden by FW configuration)'))
+})
+
+test('the fvp-mmu400-shared-group board: both PL330s in group 0; fvp-mmu400: one group for nine stream IDs', () => {
+  for (const profile of ['upstream', 'rfc-v5'] as const) {
+    const b = testBoardFromDts(boardDts('fvp-mmu400-shared-group'), { profile })
+    assert.equal(b.devs.map(d => d.name), ['2c0a0000.dma', '2c0b0000.dma'])
+    assert.equal(b.devs.map(d => iommuGroupGet(d)?.id), [0, 0])
+    assert.equal(b.k.sysfs.readdir('kernel/iommu_groups'), ['0'])
+    assert.equal(b.k.sysfs.readdir('kernel/iommu_groups/0/devices'), ['2c0a0000.dma', '2c0b0000.dma'])
+    const one = testBoardFromDts(boardDts('fvp-mmu400'), { profile })
+    assert.equal(one.devs.map(d => iommuGroupGet(d)?.devices.length), [1])
+    assert.is(sysLink(one.k, 'devices/platform/soc/2c0a0000.dma/iommu_group'), '../../../../kernel/iommu_groups/0')
+  }
+})
+
+test('boot is deterministic: two boots give the same log, groups and SMMU registers', () => {
+  const regs = (k: ReturnType<typeof testBoard>['k']) => Array.from({ length: 0x1000 / 4 }, (_, i) => k.sys.bus.readN(0x2b40_0000 + 4 * i, 4))
+  for (const profile of ['upstream', 'rfc-v5'] as const) {
+    const a = testBoardFromDts(boardDts('fvp-mmu400-shared-group'), { profile })
+    const b = testBoardFromDts(boardDts('fvp-mmu400-shared-group'), { profile })
+    assert.equal(a.k.dmesg(), b.k.dmesg())
+    assert.equal(regs(a.k), regs(b.k))
+  }
 })
 
 test.run()
