@@ -71,11 +71,12 @@ Options:
 
 Lists the boards a scenario may name, and the profiles. --dts prints a board's device tree.
 `,
-  repl: `Usage: vfio-sim repl [--board <name>] [--profile <rfc-v5|upstream>]
+  repl: `Usage: vfio-sim repl [--board <name>] [--profile <rfc-v5|upstream>] [--iommu]
 
 Boots a machine and reads steps one per line, in the scenario language
-(sh: cat /sys/bus/platform/devices/2c0a0000.dma/driver_override). .help lists
-the actions, .quit leaves.
+(sh: cat /sys/bus/platform/devices/2c0a0000.dma/driver_override). --iommu boots
+the IOMMU and VFIO modules (as a scenario's iommu: true). .help lists the
+actions, .quit leaves.
 `,
 }
 
@@ -195,14 +196,14 @@ async function command(cmd: string, args: readonly string[], io: CliIo): Promise
       return 0
     }
     case 'repl': {
-      const { values } = parseArgs({ args: [...args], options: { board: { type: 'string' }, profile: { type: 'string' }, help: { type: 'boolean', short: 'h' } } })
+      const { values } = parseArgs({ args: [...args], options: { board: { type: 'string' }, profile: { type: 'string' }, iommu: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } })
       if (values.help) return help(io, cmd)
       const board = values.board ?? 'fvp-mmu400'
       const profile = values.profile ?? 'rfc-v5'
       if (!boardNames().includes(board)) throw new UsageError(`unknown board '${board}'; known: ${boardNames().join(', ')}`)
       if (profile !== 'rfc-v5' && profile !== 'upstream') throw new UsageError(`unknown profile '${profile}'`)
       const rl = createInterface({ input: io.stdin ?? process.stdin, terminal: false })
-      return runRepl(rl, { board, profile }, io)
+      return runRepl(rl, { board, profile }, io, { iommu: values.iommu === true })
     }
   }
   return 2

@@ -20,8 +20,8 @@ export interface ReplIo {
 }
 
 /** Reads lines until end of input or `.quit`; returns the exit status (0). */
-export async function runRepl(lines: AsyncIterable<string> | Interface, variant: Variant, io: ReplIo): Promise<number> {
-  const session = new Session(variant)
+export async function runRepl(lines: AsyncIterable<string> | Interface, variant: Variant, io: ReplIo, opts: { readonly iommu?: boolean } = {}): Promise<number> {
+  const session = new Session(variant, { iommu: opts.iommu === true })
   io.stdout(`vfio-sim repl on ${variant.board} (${variant.profile}). .help for the actions, .quit to leave.\n`)
   let n = 0
   for await (const raw of lines as AsyncIterable<string>) {
@@ -41,7 +41,8 @@ export async function runRepl(lines: AsyncIterable<string> | Interface, variant:
       continue
     }
     n++
-    const text = `vfio-sim: 1\nname: repl\nsteps:\n  - { ${line.replace(/^-\s*/, '').replace(/^\{|\}$/g, '')} }\n`
+    const body = line.replace(/^-\s*/, '')
+    const text = `vfio-sim: 1\nname: repl\nsteps:\n  - ${body.startsWith('{') ? body : `{ ${body} }`}\n`
     let step
     try {
       step = parseScenario(text, '<repl>').steps[0]!
@@ -58,7 +59,7 @@ export async function runRepl(lines: AsyncIterable<string> | Interface, variant:
       const o = session.lastOutcome as Outcome | undefined
       if (o === undefined) io.stdout('ok\n')
       else if (o.errno !== undefined) io.stdout(`-1 ${o.errno}${o.syscall === undefined ? '' : ` (${o.syscall})`}\n`)
-      else io.stdout(`${typeof o.value === 'string' ? o.value : fmt(o.value)}\n`)
+      else io.stdout(`${typeof o.value === 'string' ? o.value : fmt(o.captured ?? o.value)}\n`)
     } catch (e) {
       if (e instanceof Stop) {
         const f = e.failure
