@@ -296,6 +296,48 @@ test('a queued (lazy) gather suppresses addPage for leaves, but not for walks or
   assert.equal(tlb.calls, ['addPage 0x200000 0x1000'])
 })
 
+test('Linux >= 6.13 (blockUnmap refuse): a partial unmap of a block unmaps nothing and warns; the block stays', () => {
+  const warnings: string[] = []
+  const k = testKernel()
+  const tlb = recordingTlb()
+  const cfg = smmuCfg('ARM_32_LPAE_S1', { coherent: true, tlb, blockUnmap: 'refuse', warn: m => warnings.push(m) })
+  const ops = allocIoPgtableOps('ARM_32_LPAE_S1', cfg, pageTableMemory(k))
+  const decode = () => decodeTables(k.sys.memory, regimeFor('ARM_32_LPAE_S1', 32, 40), cfg.arm_lpae_s1_cfg!.ttbr)
+  ops.mapPages(SZ_2M, 0x8000_0000, SZ_2M, 1, RW)
+  ops.mapPages(SZ_1G, 0x4000_0000, SZ_1G, 1, RW)
+  const before = decode()
+  assert.is(ops.unmapPages(SZ_2M + SZ_4K, SZ_4K, 1), 0)
+  assert.is(ops.unmapPages(SZ_1G + SZ_2M, SZ_2M, 2), 0)
+  assert.equal(warnings, ['Unmap of a partial large IOPTE is not allowed', 'Unmap of a partial large IOPTE is not allowed'])
+  assert.equal(decode(), before)
+  assert.equal(tlb.calls, [])
+  assert.is(k.pages.usedPages, 2, 'root + the L2 table of the 2M block')
+  // Whole entries still go; every removed entry gets an addPage, a table after its walk flush.
+  ops.mapPages(2 * SZ_2M, 0x9000_0000, SZ_4K, 2, RW)
+  assert.is(ops.unmapPages(SZ_2M, SZ_2M, 4), 2 * SZ_2M, 'stops at the hole after the table entry')
+  assert.equal(tlb.calls, ['flushWalk 0x400000 0x200000 0x1000', 'addPage 0x200000 0x200000', 'addPage 0x400000 0x200000'])
+  freeIoPgtableOps(ops)
+  assert.is(k.pages.usedPages, 0)
+})
+
+test('Linux >= 6.13: tlbAddPage for tables too, after the walk flush; none for a queued gather', () => {
+  const k = testKernel()
+  const tlb = recordingTlb()
+  const ops = allocIoPgtableOps('ARM_32_LPAE_S1', smmuCfg('ARM_32_LPAE_S1', { coherent: true, tlb, blockUnmap: 'refuse' }), pageTableMemory(k))
+  ops.mapPages(0, 0x9000_0000, SZ_4K, 2, RW)
+  ops.mapPages(SZ_2M, 0x8000_0000, SZ_2M, 1, RW)
+  assert.is(ops.unmapPages(0, SZ_2M, 2), 2 * SZ_2M)
+  assert.equal(tlb.calls, ['flushWalk 0x0 0x200000 0x1000', 'addPage 0x0 0x200000', 'addPage 0x200000 0x200000'])
+  tlb.calls.length = 0
+  ops.mapPages(0, 0x9000_0000, SZ_4K, 2, RW)
+  assert.is(ops.unmapPages(0, SZ_4K, 2, { queued: true }), 2 * SZ_4K)
+  assert.equal(tlb.calls, [])
+  // A block mapped over a table (NULL gather inside Linux): a walk flush only.
+  ops.mapPages(SZ_1G, 0, SZ_4K, 1, RW)
+  ops.mapPages(SZ_1G, 0, SZ_2M, 1, RW)
+  assert.equal(tlb.calls, ['flushWalk 0x40000000 0x200000 0x1000'])
+})
+
 test('ENOMEM: a failed map leaves the tables as before; a split without memory unmaps nothing', () => {
   const k = testKernel()
   const budget = { left: 2 }

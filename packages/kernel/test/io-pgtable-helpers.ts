@@ -32,7 +32,7 @@ export function recordingTlb(): IommuFlushOps & { calls: string[] } {
 }
 
 /** The configuration arm-smmu passes for a v1 (MMU-400) stage-1 context, or a 64-bit one. */
-export function smmuCfg(fmt: IoPgtableFmt, opts: { ias?: number; oas?: number; coherent?: boolean; ns?: boolean; tlb?: IommuFlushOps } = {}): IoPgtableCfg {
+export function smmuCfg(fmt: IoPgtableFmt, opts: { ias?: number; oas?: number; coherent?: boolean; ns?: boolean; tlb?: IommuFlushOps; blockUnmap?: 'split' | 'refuse'; warn?: (msg: string) => void } = {}): IoPgtableCfg {
   const cfg: IoPgtableCfg = {
     pgsizeBitmap: PGSIZES_4K_2M_1G,
     ias: opts.ias ?? (fmt === 'ARM_32_LPAE_S1' ? 32 : 48),
@@ -41,6 +41,8 @@ export function smmuCfg(fmt: IoPgtableFmt, opts: { ias?: number; oas?: number; c
     tlb: opts.tlb ?? recordingTlb(),
   }
   if (opts.ns === true) cfg.quirks = { armNs: true }
+  if (opts.blockUnmap !== undefined) cfg.blockUnmap = opts.blockUnmap
+  if (opts.warn !== undefined) cfg.warn = opts.warn
   return cfg
 }
 

@@ -6,8 +6,9 @@
  * - the model is a Map of live leaves plus the set of table entries,
  *   updated page by page with Linux's rules (a new leaf may replace smaller
  *   leaves by freeing the table under it, never an equal or bigger leaf; an
- *   unmap inside a block splits it; tables are freed only when a whole entry's
- *   range is unmapped or replaced);
+ *   unmap inside a block splits it up to Linux 6.12 and unmaps nothing since
+ *   6.13; tables are freed only when a whole entry's range is unmapped or
+ *   replaced);
  * - the expected leaves of a map come from the testkit's `linuxLeavesFor`
  *   and their attribute bits from `linuxS1Mapping` (written independently
  *   from the architecture and Linux text);
@@ -72,9 +73,12 @@ class Model {
   /** Table descriptors: "level:va" of the entry pointing to a table. */
   readonly tables = new Set<string>()
   readonly startLevel: number
+  /** Linux >= 6.13: an unmap inside a block unmaps nothing. */
+  readonly refuseSplit: boolean
 
-  constructor(ias: number) {
+  constructor(ias: number, refuseSplit: boolean) {
     this.startLevel = 4 - Math.ceil((ias - 12) / 9)
+    this.refuseSplit = refuseSplit
   }
 
   private state(lvl: number, va: number): 'leaf' | 'table' | 'empty' {
@@ -125,7 +129,10 @@ class Model {
     for (let l = this.startLevel; l < lt; l++) {
       const s = this.state(l, va)
       if (s === 'empty') return 0
-      if (s === 'leaf') this.split(l, va)
+      if (s === 'leaf') {
+        if (this.refuseSplit) return 0
+        this.split(l, va)
+      }
     }
     const s = this.state(lt, va)
     if (s === 'empty') return 0
@@ -231,11 +238,13 @@ interface Config {
   oas: number
   coherent: boolean
   ns: boolean
+  blockUnmap: 'split' | 'refuse'
 }
 
+const blockUnmapArb = fc.constantFrom<'split' | 'refuse'>('split', 'refuse')
 const configArb: fc.Arbitrary<Config> = fc.oneof(
-  fc.record({ fmt: fc.constant('ARM_32_LPAE_S1' as const), ias: fc.constant(32), oas: fc.constant(40), coherent: fc.boolean(), ns: fc.boolean() }),
-  fc.record({ fmt: fc.constant('ARM_64_LPAE_S1' as const), ias: fc.constantFrom(32, 36, 40, 48), oas: fc.constantFrom(40, 48), coherent: fc.boolean(), ns: fc.boolean() }),
+  fc.record({ fmt: fc.constant('ARM_32_LPAE_S1' as const), ias: fc.constant(32), oas: fc.constant(40), coherent: fc.boolean(), ns: fc.boolean(), blockUnmap: blockUnmapArb }),
+  fc.record({ fmt: fc.constant('ARM_64_LPAE_S1' as const), ias: fc.constantFrom(32, 36, 40, 48), oas: fc.constantFrom(40, 48), coherent: fc.boolean(), ns: fc.boolean(), blockUnmap: blockUnmapArb }),
 )
 
 /** Base of IOVA region `r`: the first three GiB and the last GiB of the input range. */
@@ -250,11 +259,11 @@ function sizeOf(n1: number, n2: number, n4: number): number {
 function runSequence(cfgIn: Config, opsList: Op[]): void {
   const k = testKernel()
   const before = k.pages.snapshot()
-  const cfg = smmuCfg(cfgIn.fmt, { ias: cfgIn.ias, oas: cfgIn.oas, coherent: cfgIn.coherent, ns: cfgIn.ns, tlb: recordingTlb() })
+  const cfg = smmuCfg(cfgIn.fmt, { ias: cfgIn.ias, oas: cfgIn.oas, coherent: cfgIn.coherent, ns: cfgIn.ns, tlb: recordingTlb(), blockUnmap: cfgIn.blockUnmap })
   const ops = allocIoPgtableOps(cfgIn.fmt, cfg, pageTableMemory(k))
   const regime = regimeFor(cfgIn.fmt, cfgIn.ias, cfgIn.oas)
   const ttbr = cfg.arm_lpae_s1_cfg!.ttbr
-  const model = new Model(cfgIn.ias)
+  const model = new Model(cfgIn.ias, cfgIn.blockUnmap === 'refuse')
   const top = 2 ** cfgIn.ias
   const log: string[] = []
 

@@ -11,7 +11,9 @@
  *
  * What Linux does that a learner might not expect (decision 0800):
  * - Unmapping part of a block splits it: a new table maps the rest of the
- *   block with the same attributes (`arm_lpae_split_blk_unmap`).
+ *   block with the same attributes (`arm_lpae_split_blk_unmap`) — up to
+ *   Linux 6.12. Since 6.13 the unmap is refused instead (0 bytes, a WARN);
+ *   `IoPgtableCfg.blockUnmap` chooses.
  * - Tables are NOT freed when their last leaf goes: they stay until an unmap
  *   (or a block map) covers the whole range of the entry that points to them,
  *   or until the table is freed.
@@ -193,6 +195,9 @@ class ArmLpaeS1Table implements ArmLpaeOps {
   private readonly pgsizeBitmap: bigint
   private readonly coherent: boolean
   private readonly nsQuirk: boolean
+  /** Linux ≥ 6.13: no block splitting on unmap (see IoPgtableCfg.blockUnmap). */
+  private readonly refuseSplit: boolean
+  private readonly warn: ((msg: string) => void) | undefined
   /** Level of the root table. */
   private readonly startLevel: number
   /** log2 of the root table's entry count. */
@@ -216,6 +221,8 @@ class ArmLpaeS1Table implements ArmLpaeOps {
     this.pgsizeBitmap = cfg.pgsizeBitmap
     this.coherent = cfg.coherentWalk
     this.nsQuirk = cfg.quirks?.armNs === true
+    this.refuseSplit = cfg.blockUnmap === 'refuse'
+    this.warn = cfg.warn
     const vaBits = cfg.ias - 12
     const levels = Math.ceil(vaBits / BITS_PER_LEVEL)
     this.startLevel = MAX_LEVELS - levels
@@ -362,7 +369,7 @@ class ArmLpaeS1Table implements ArmLpaeOps {
       const old = this.read(ptep + i * 8)
       if (isLeaf(old, lvl)) kerr('EEXIST', `io-pgtable: iova 0x${(iova + i * size).toString(16)} is already mapped`)
       if (pteType(old) === PTE_TYPE_TABLE) {
-        if (this.unmapAt(iova + i * size, size, 1, lvl, table, undefined) !== size) kerr('EINVAL', 'io-pgtable: could not free the table under a new block')
+        if (this.unmapAt(iova + i * size, size, 1, lvl, table, null) !== size) kerr('EINVAL', 'io-pgtable: could not free the table under a new block')
       }
     }
     for (let i = 0; i < n; i++) this.write(ptep + i * 8, this.leafPte(paddr + i * size, prot, lvl))
@@ -378,7 +385,8 @@ class ArmLpaeS1Table implements ArmLpaeOps {
     const count = Math.min(pgcount, (2 ** this.ias - iova) / pgsize)
     let done = 0
     while (done < count) {
-      const bytes = this.unmapAt(iova + done * pgsize, pgsize, count - done, this.startLevel, this.pgd, gather)
+      // The IOMMU core always passes a gather; `undefined` here means a normal, non-queued one.
+      const bytes = this.unmapAt(iova + done * pgsize, pgsize, count - done, this.startLevel, this.pgd, gather ?? { queued: false })
       if (bytes === 0) break
       done += bytes / pgsize
     }
@@ -388,8 +396,9 @@ class ArmLpaeS1Table implements ArmLpaeOps {
   /**
    * __arm_lpae_unmap from `table` at `lvl`: returns the bytes unmapped, up to
    * the end of the table holding the `size`-byte entries; 0 at a hole.
+   * `gather` null is Linux's NULL gather (a table freed under a new block).
    */
-  private unmapAt(iova: number, size: number, count: number, lvl: number, table: number, gather: IommuIotlbGather | undefined): number {
+  private unmapAt(iova: number, size: number, count: number, lvl: number, table: number, gather: IommuIotlbGather | null): number {
     for (; lvl < MAX_LEVELS; lvl++) {
       const idx = this.index(iova, lvl)
       const ptep = table + idx * 8
@@ -407,13 +416,20 @@ class ArmLpaeS1Table implements ArmLpaeOps {
             this.tlb.tlbFlushWalk(iova + i * size, size, GRANULE)
             const sub = this.deref(old)
             if (sub !== undefined && lvl < MAX_LEVELS - 1) this.freeTables(lvl + 1, sub)
-          } else if (gather?.queued !== true) {
+          } else if (!this.refuseSplit && gather?.queued !== true) {
+            // Linux ≤ 6.12 adds each leaf as it goes (a NULL gather counts as not queued).
             this.tlb.tlbAddPage?.(iova + i * size, size)
           }
         }
+        // Linux ≥ 6.13 adds every removed entry afterwards, tables included, for a real, non-queued gather.
+        if (this.refuseSplit && gather !== null && !gather.queued) for (let j = 0; j < i; j++) this.tlb.tlbAddPage?.(iova + j * size, size)
         return i * size
       }
-      if (isLeaf(pte, lvl)) return this.splitBlockUnmap(iova, size, pte, lvl + 1, ptep, count, gather)
+      if (isLeaf(pte, lvl)) {
+        if (!this.refuseSplit) return this.splitBlockUnmap(iova, size, pte, lvl + 1, ptep, count, gather)
+        this.warn?.('Unmap of a partial large IOPTE is not allowed')
+        return 0
+      }
       const next = this.deref(pte)
       if (next === undefined) return 0
       table = next
@@ -428,7 +444,7 @@ class ArmLpaeS1Table implements ArmLpaeOps {
    * level's entry size; otherwise recurses into the new table to split again.
    * Returns bytes unmapped (0 when no page is left for the table).
    */
-  private splitBlockUnmap(iova: number, size: number, blkPte: bigint, lvl: number, ptep: number, count: number, gather: IommuIotlbGather | undefined): number {
+  private splitBlockUnmap(iova: number, size: number, blkPte: bigint, lvl: number, ptep: number, count: number, gather: IommuIotlbGather | null): number {
     if (lvl >= MAX_LEVELS) return 0
     let table: number
     try {

@@ -86,6 +86,19 @@ export interface IoPgtableCfg {
   /** IO_PGTABLE_QUIRK_*: `armNs` sets NS in leaves and NSTable in tables. */
   quirks?: { armNs?: boolean }
   tlb: IommuFlushOps
+  /**
+   * What an unmap of part of a block does (decision 0800):
+   * - `'split'` (default; Linux 4.0 … 6.12): the block is split
+   *   (`arm_lpae_split_blk_unmap`); `tlbAddPage` for removed leaves only;
+   * - `'refuse'` (Linux ≥ 6.13, "Remove split on unmap behavior"): nothing is
+   *   unmapped (0 bytes) and {@link IoPgtableCfg.warn} gets "Unmap of a partial
+   *   large IOPTE is not allowed"; `tlbAddPage` for every removed entry,
+   *   tables included (after their walk flush).
+   * The arm-smmu driver picks `'refuse'` for the `upstream` profile.
+   */
+  blockUnmap?: 'split' | 'refuse'
+  /** Where io-pgtable's WARN_ON lines go (the kernel log); ignored if absent. */
+  warn?: (msg: string) => void
   /** Filled by {@link allocIoPgtableOps}. */
   arm_lpae_s1_cfg?: ArmLpaeS1Cfg
 }
@@ -100,11 +113,13 @@ export interface IommuIotlbGather {
 export interface IoPgtableOps {
   /**
    * Maps `pgcount` pages of `pgsize` bytes from `iova` to `paddr` with IOMMU_*
-   * `prot`; returns the bytes mapped (0 when `prot` has neither READ nor
-   * WRITE: Linux maps nothing and reports success). Throws KernelError:
-   * EINVAL (pgsize not in the bitmap, misaligned, pgcount < 1), ERANGE (iova
-   * or paddr range outside ias/oas), EEXIST (a leaf of this size or bigger is
-   * already there), ENOMEM (no page for a table).
+   * `prot`; returns the bytes mapped (`pgsize * pgcount`; 0 for pgcount 0).
+   * Throws KernelError: EINVAL (pgsize not in the bitmap, iova/paddr not
+   * aligned to it, `prot` without READ or WRITE, non-integer arguments),
+   * ERANGE (iova or paddr range outside ias/oas), EEXIST (a leaf of this size
+   * or bigger is already there), ENOMEM (no page for a table). A block over
+   * an installed table replaces the table and what it maps (Linux). After a
+   * throw, nothing this call mapped is left mapped.
    */
   mapPages(iova: number, paddr: number, pgsize: number, pgcount: number, prot: number): number
   /**
