@@ -21,10 +21,21 @@ import {
   VFIO_TYPE1v2_IOMMU,
   O_RDONLY,
 } from '@vfio-sim/uapi'
-import { vfioGroups } from '@vfio-sim/kernel'
+import { isKernelError, vfioGroups, vfioRegisterGroupDev, VfioDevice } from '@vfio-sim/kernel'
 import { cstring, DMA0, errno, int32, O_RDWR, openVfio, u32s, vfioRig } from './vfio-core-fixture.ts'
 
 const PROFILES = ['rfc-v5', 'upstream'] as const
+
+/** The errno of a kernel-internal call. */
+function kerrno(fn: () => unknown): string {
+  try {
+    fn()
+  } catch (e) {
+    if (isKernelError(e)) return e.code
+    throw e
+  }
+  throw new Error('expected a KernelError')
+}
 
 function status(p: { ioctl(fd: number, r: number, a: Uint8Array): number }, group: number): number {
   const b = u32s(8, 0xffff_ffff)
@@ -312,6 +323,29 @@ for (const profile of PROFILES) {
     assert.equal(rig.log.calls, [`open ${DMA0}`, `open ${DMA0}`])
     // Nothing holds the group: UNSET works.
     assert.is(p.ioctl(group, VFIO_GROUP_UNSET_CONTAINER), 0)
+  })
+}
+
+for (const profile of PROFILES) {
+  test(`${profile}: GET_DEVICE_FD with a full fd table: EMFILE (upstream: before openDevice; rfc-v5: opened and closed again)`, () => {
+    const rig = ready(profile)
+    // stdio 0–2, container 3, group 4: a limit of 5 leaves no fd for the device.
+    const p = rig.m.spawn({ rlimits: { nofile: 5 } })
+    const { group } = openVfio(rig, p, DMA0)
+    assert.is(errno(() => p.ioctl(group, VFIO_GROUP_GET_DEVICE_FD, cstring(DMA0))), 'EMFILE')
+    assert.equal(rig.log.calls, profile === 'upstream' ? [] : [`open ${DMA0}`, `close ${DMA0}`])
+    // Nothing is left holding the group.
+    assert.is(p.ioctl(group, VFIO_GROUP_UNSET_CONTAINER), 0)
+  })
+
+  test(`${profile}: registering a device twice fails (upstream EINVAL, rfc-v5 EBUSY) and changes nothing`, () => {
+    const rig = ready(profile)
+    const k = rig.m.kernel
+    const v = rig.dev(DMA0).driverData as VfioDevice
+    assert.is(kerrno(() => vfioRegisterGroupDev(k, v)), profile === 'upstream' ? 'EINVAL' : 'EBUSY')
+    const other = new VfioDevice(k, rig.dev(DMA0), v.ops)
+    assert.is(kerrno(() => vfioRegisterGroupDev(k, other)), profile === 'upstream' ? 'EINVAL' : 'EBUSY')
+    assert.is(vfioGroups(k).get(rig.groupId(DMA0))?.devices.length, 1)
   })
 }
 

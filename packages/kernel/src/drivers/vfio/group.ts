@@ -143,8 +143,8 @@ export function vfioGroupOfFile(file: OpenFile): VfioGroup | undefined {
  * vfio_register_group_dev(): adds `vdev` to the VFIO group of its IOMMU
  * group, creating the group and /dev/vfio/N (0600 root) for its first device.
  * @throws KernelError EINVAL if the device has no IOMMU group, or (upstream)
- *   its IOMMU does not report IOMMU_CAP_CACHE_COHERENCY; EBUSY if the device is
- *   already registered ("Device %s already exists on group %d").
+ *   its IOMMU does not report IOMMU_CAP_CACHE_COHERENCY; if the device is
+ *   already registered: EINVAL upstream, EBUSY in rfc-v5.
  */
 export function vfioRegisterGroupDev(kernel: Kernel, vdev: VfioDevice): void {
   const ig = vdev.dev.iommuGroup
@@ -152,8 +152,10 @@ export function vfioRegisterGroupDev(kernel: Kernel, vdev: VfioDevice): void {
   const groups = vfioGroups(kernel)
   const existing = groups.get(ig.id)
   if (vdev.registered || existing?.devices.some(d => d.dev === vdev.dev)) {
+    // [2014] vfio_add_group_dev: WARN "Device %s already exists on group %d", -EBUSY;
+    // [6.x] vfio_group_find_or_alloc: WARN_ON(vfio_group_has_device()), -EINVAL.
     kernel.printk('warning', `vfio: Device ${vdev.name} already exists on group ${ig.id}`)
-    return kerr('EBUSY')
+    return kerr(kernel.profile === 'upstream' ? 'EINVAL' : 'EBUSY')
   }
   // [6.x] __vfio_register_dev: type1 always maps with IOMMU_CACHE, so the
   // IOMMU must be cache coherent.
@@ -333,6 +335,16 @@ export function strndupUser(task: Task, addr: number, max = NAME_MAX_BYTES): str
   return kerr('EINVAL')
 }
 
+/** The descriptor alloc_fd would pick. */
+function lowestFreeFd(task: Task): number {
+  let fd = 0
+  for (const used of task.files.fds()) {
+    if (used !== fd) break
+    fd++
+  }
+  return fd
+}
+
 /**
  * VFIO_GROUP_GET_DEVICE_FD (spec §6.5): `arg` points at the device name
  * (dev_name(), e.g. "2c0a0000.dma"). Returns a new O_CLOEXEC fd.
@@ -351,6 +363,9 @@ function groupGetDeviceFd(group: VfioGroup, arg: number, task: Task): number {
   if (upstream && group.container === undefined) return kerr('EINVAL')
   const groupFile = group.openedFile
   if (groupFile === undefined) return kerr('EINVAL')
+  // get_unused_fd_flags() comes before the open: a full table is EMFILE
+  // without the driver's openDevice running.
+  if (upstream && lowestFreeFd(task) >= task.rlimits.nofile.cur) return kerr('EMFILE')
   const file = vfioDeviceOpenFile(vdev, groupFile)
   try {
     return task.files.install(file, true)
