@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert'
 import {
   MAP_PRIVATE, MAP_SHARED, PROT_READ, PROT_WRITE,
   VFIO_DEVICE_FLAGS_PLATFORM, VFIO_DEVICE_FLAGS_RESET, VFIO_DEVICE_GET_INFO, VFIO_DEVICE_GET_IRQ_INFO,
-  VFIO_DEVICE_GET_REGION_INFO, VFIO_DEVICE_RESET, VFIO_DEVICE_IOEVENTFD,
+  VFIO_DEVICE_GET_REGION_INFO, VFIO_DEVICE_RESET, VFIO_DEVICE_IOEVENTFD, VFIO_DEVICE_SET_IRQS,
   VFIO_IRQ_INFO_AUTOMASKED, VFIO_IRQ_INFO_EVENTFD, VFIO_IRQ_INFO_MASKABLE,
   VFIO_REGION_INFO_FLAG_MMAP, VFIO_REGION_INFO_FLAG_READ, VFIO_REGION_INFO_FLAG_WRITE,
   vfio_device_info, vfio_irq_info, vfio_region_info,
@@ -118,10 +118,27 @@ test('GET_INFO: argsz < 16 → EINVAL, nothing written', () => {
   assert.is(v.flags, 0xdead)
 })
 
-test('GET_INFO: a bad user pointer → EFAULT', () => {
+test('GET_INFO, GET_REGION_INFO, GET_IRQ_INFO, SET_IRQS: a bad user pointer → EFAULT', () => {
   const r = setup()
   const fd = openDeviceFd(r)
-  assert.is(errno(() => sysIoctl(r.task, fd, VFIO_DEVICE_GET_INFO, 0x10)), 'EFAULT')
+  for (const cmd of [VFIO_DEVICE_GET_INFO, VFIO_DEVICE_GET_REGION_INFO, VFIO_DEVICE_GET_IRQ_INFO, VFIO_DEVICE_SET_IRQS]) {
+    assert.is(errno(() => sysIoctl(r.task, fd, cmd, 0x10)), 'EFAULT', `cmd 0x${cmd.toString(16)}`)
+  }
+})
+
+test('SET_IRQS: header readable but the data[] past it is not → EFAULT (memdup_user)', () => {
+  const r = setup()
+  const fd = openDeviceFd(r)
+  // The 20-byte header ends exactly at the end of the 2-page scratch mapping.
+  const at = r.scratch + 0x2000 - 20
+  const hdr = new Uint8Array(20)
+  const v = new DataView(hdr.buffer)
+  v.setUint32(0, 24, true) // argsz covers one s32
+  v.setUint32(4, 0x24, true) // DATA_EVENTFD | ACTION_TRIGGER
+  v.setUint32(8, 1, true)
+  v.setUint32(16, 1, true)
+  r.task.mm.copyToUser(at, hdr)
+  assert.is(errno(() => sysIoctl(r.task, fd, VFIO_DEVICE_SET_IRQS, at)), 'EFAULT')
 })
 
 // ---------------------------------------------------------------- GET_REGION_INFO

@@ -187,6 +187,16 @@ for (const { board, profile } of CASES) {
     start(s)
     assert.is(s.p.read(s.efd, b), 8)
     assert.equal(s.p.peek(s.dstVa, LEN), s.src)
+    // Third round acknowledged through an unmask eventfd (virqfd), as a VMM's resamplefd would.
+    const efdU = s.p.eventfd(0, EFD_NONBLOCK)
+    s.p.ioctl(s.dev, VFIO_DEVICE_SET_IRQS, vfio_irq_set.encode({ argsz: 24, flags: VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_UNMASK, index: IRQ_EVENT0, start: 0, count: 1, data: [efdU] }))
+    s.p.write32(s.regs + INTCLR, 1)
+    s.p.write(efdU, new Uint8Array([1, 0, 0, 0, 0, 0, 0, 0]))
+    s.p.poke(s.dstVa, new Uint8Array(LEN))
+    start(s)
+    assert.is(s.p.read(s.efd, b), 8)
+    assert.is(u64(b), 1n)
+    assert.equal(s.p.peek(s.dstVa, LEN), s.src)
   })
 }
 
