@@ -5,8 +5,8 @@
  */
 export { ScenarioSyntaxError, formatPos, type Pos } from './errors.ts'
 export { loadYaml, type PNode, type PMap, type PSeq, type PScalar } from './yaml.ts'
-export { parseScenario, FORMAT_VERSION, PROFILES, type Scenario, type Step, type Group, type Variant, type Profile, type ParseOptions } from './parse.ts'
-export { runScenario, Session, Stop, stepLabel, SCENARIO_TRACE, type RunReport, type RunOptions, type StepReport, type Failure } from './runner.ts'
+export { parseScenario, FORMAT_VERSION, PROFILES, type Scenario, type Step, type Group, type Variant, type Profile, type ParseOptions, type IommuBoot, type IommuBootOptions } from './parse.ts'
+export { runScenario, bootVariant, Session, Stop, stepLabel, SCENARIO_TRACE, type RunReport, type RunOptions, type StepReport, type Failure } from './runner.ts'
 export { formatReport, formatTap, formatPretty, formatJson, closingLine, exitCode, type ReportItem, type ReportFormat } from './report.ts'
 export { ACTIONS, TOP_KEYS, COMMON_KEYS, type ActionSpec } from './steps.ts'
 export { IOCTLS, type IoctlSpec } from './ioctls.ts'

@@ -70,8 +70,39 @@ export interface Scenario {
   readonly params: readonly { readonly name: string; readonly value: PNode }[]
   readonly groups: ReadonlyMap<string, Group>
   readonly steps: readonly Step[]
-  /** Boot with the IOMMU and VFIO modules (`iommu: true`). */
-  readonly iommu: boolean
+  /** Boot with the IOMMU and VFIO modules (`iommu: true`), or with these driver options. */
+  readonly iommu: IommuBoot
+}
+
+/** `iommu:` of a scenario: off, on, or on with arm-smmu / IOMMU-core options. */
+export type IommuBoot = boolean | IommuBootOptions
+
+/** The boot options a scenario may give under `iommu:` (see ArmSmmuOptions, IommuCoreOptions). */
+export interface IommuBootOptions {
+  readonly disableBypass?: boolean
+  readonly skipTlbInvalidateOnUnmap?: boolean
+  readonly softwareIovaToPhys?: boolean
+  readonly defaultDomainType?: 'DMA' | 'IDENTITY'
+}
+
+const IOMMU_BOOL_OPTIONS = ['disableBypass', 'skipTlbInvalidateOnUnmap', 'softwareIovaToPhys'] as const
+
+function parseIommu(n: PNode | undefined): IommuBoot {
+  if (n === undefined) return false
+  if (n.kind === 'scalar' && typeof n.value === 'boolean') return n.value
+  if (n.kind !== 'map') fail(n.pos, `expected iommu: true, false, or a map of options (${[...IOMMU_BOOL_OPTIONS, 'defaultDomainType'].join(', ')}), found ${kindName(n)}`)
+  const out: Record<string, unknown> = {}
+  for (const e of n.entries) {
+    if ((IOMMU_BOOL_OPTIONS as readonly string[]).includes(e.key)) {
+      if (e.value.kind !== 'scalar' || typeof e.value.value !== 'boolean') fail(e.value.pos, `expected ${e.key}: true or false`)
+      out[e.key] = e.value.value
+    } else if (e.key === 'defaultDomainType') {
+      const v = scalarText(e.value, 'DMA or IDENTITY')
+      if (v !== 'DMA' && v !== 'IDENTITY') fail(e.value.pos, `expected defaultDomainType: DMA or IDENTITY, found '${v}'`)
+      out[e.key] = v
+    } else fail(e.keyPos, `unknown iommu option '${e.key}'${didYouMean(e.key, [...IOMMU_BOOL_OPTIONS, 'defaultDomainType'])}; expected one of: ${[...IOMMU_BOOL_OPTIONS, 'defaultDomainType'].join(', ')}`)
+  }
+  return out as IommuBootOptions
 }
 
 /** Options of {@link parseScenario}. */
@@ -374,8 +405,7 @@ export function parseScenario(text: string, file: string, opts: ParseOptions = {
     if (!NAME_RE.test(e.key)) fail(e.keyPos, `expected a parameter name (letters, digits, _), found '${e.key}'`)
     return { name: e.key, value: e.value }
   })
-  const iommuN = get(top, 'iommu')
-  if (iommuN !== undefined && (iommuN.kind !== 'scalar' || typeof iommuN.value !== 'boolean')) fail(iommuN.pos, `expected iommu: true or false, found ${kindName(iommuN)}`)
+  const iommu = parseIommu(get(top, 'iommu'))
   const stepsN = get(top, 'steps')
   if (stepsN === undefined) fail(top.pos, "missing 'steps:' (the list of steps)")
   const steps = parseSteps(stepsN, 'steps')
@@ -389,6 +419,6 @@ export function parseScenario(text: string, file: string, opts: ParseOptions = {
     params,
     groups,
     steps,
-    iommu: iommuN !== undefined && iommuN.kind === 'scalar' && iommuN.value === true,
+    iommu,
   }
 }

@@ -12,7 +12,7 @@ import { ChromeTraceSink, defineTraceEvents, formatTraceRecord, RingSink } from 
 import type { Pos } from './errors.ts'
 import { act, type Ctx } from './actions.ts'
 import { check, fmt, type Outcome } from './expect.ts'
-import type { Group, Scenario, Step, Variant } from './parse.ts'
+import type { Group, IommuBoot, Scenario, Step, Variant } from './parse.ts'
 import { evalNode, StepError, type Env, type Value } from './values.ts'
 import { get, type PNode } from './yaml.ts'
 import { Narrator } from './narrate.ts'
@@ -67,8 +67,8 @@ export interface RunOptions {
   readonly narrate?: boolean
   /** How many trace events a failure shows (default 12). */
   readonly traceContext?: number
-  /** Boot with the IOMMU and VFIO modules (a scenario's `iommu: true`). */
-  readonly iommu?: boolean
+  /** Boot with the IOMMU and VFIO modules (a scenario's `iommu:`). */
+  readonly iommu?: IommuBoot
 }
 
 /**
@@ -76,10 +76,10 @@ export interface RunOptions {
  * the arm-smmu driver and the VFIO modules, as the VFIO-capable kernel
  * configuration boots (`buildBoard(…, { iommu: true })`).
  */
-export function bootVariant(v: Variant, iommu: boolean): Machine {
-  if (!iommu || v.board === 'minimal') return boot({ board: v.board, profile: v.profile })
+export function bootVariant(v: Variant, iommu: IommuBoot): Machine {
+  if (iommu === false || v.board === 'minimal') return boot({ board: v.board, profile: v.profile })
   const kernel = new Kernel({ sys: new SimSystem(), profile: v.profile })
-  return new Machine(kernel, v.board, buildBoard(kernel, v.board, { iommu: true }))
+  return new Machine(kernel, v.board, buildBoard(kernel, v.board, { iommu: iommu === true ? true : { ...iommu } }))
 }
 
 /** One line of text for a step: its title, or its action and main value. */
@@ -137,7 +137,7 @@ export class Session {
   constructor(variant: Variant, opts: RunOptions = {}) {
     this.variant = variant
 
-    const m = bootVariant(variant, opts.iommu === true)
+    const m = bootVariant(variant, opts.iommu ?? false)
     this.m = m
     this.narrator = opts.narrate ? new Narrator() : undefined
     const tracer = m.kernel.sys.tracer

@@ -40,6 +40,13 @@ export function scenarioSchema(): Json {
   top['board'] = { ...strOrList(boardNames()), description: TOP_KEYS['board'] }
   top['profile'] = { ...strOrList(['rfc-v5', 'upstream']), description: TOP_KEYS['profile'] }
   top['variants'] = { type: 'array', items: variant, minItems: 1, description: TOP_KEYS['variants'] }
+  top['iommu'] = {
+    description: TOP_KEYS['iommu'],
+    anyOf: [{ type: 'boolean' }, {
+      type: 'object', additionalProperties: false,
+      properties: { disableBypass: { type: 'boolean' }, skipTlbInvalidateOnUnmap: { type: 'boolean' }, softwareIovaToPhys: { type: 'boolean' }, defaultDomainType: { enum: ['DMA', 'IDENTITY'] } },
+    }],
+  }
   top['params'] = { type: 'object', description: TOP_KEYS['params'] }
   top['include'] = { ...strOrList(), description: TOP_KEYS['include'] }
   top['define'] = {
