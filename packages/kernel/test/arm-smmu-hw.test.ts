@@ -12,7 +12,7 @@ import {
   iommuGroupReleaseDmaOwner, iommuDetachGroup, iommuIovaToPhys, iommuMap, iommuPagingDomainAlloc, iommuSetFaultHandler, iommuUnmap,
 } from '../src/drivers/iommu/iommu.ts'
 import { armSmmuMasterSmendx, type ArmSmmuDomain } from '../src/drivers/iommu/arm/arm-smmu/arm-smmu.ts'
-import { CONTEXT_IRQ, GLOBAL_IRQ, SMMU_BASE, SZ_2M, SZ_4K, dmesgText, testBoard, type TestBoard } from './arm-smmu-fixture.ts'
+import { CONTEXT_IRQ, GLOBAL_IRQ, SMMU_BASE, SZ_2M, SZ_4K, dmesgText, sysRead, sysWrite, testBoard, type TestBoard } from './arm-smmu-fixture.ts'
 
 const RW = IOMMU_PROT_READ | IOMMU_PROT_WRITE
 const GR0 = (off: number) => SMMU_BASE + off
@@ -192,6 +192,33 @@ test('fault injection: without TLB invalidation on unmap, a DMA still hits the o
     // The descriptors in RAM say the new page either way (ATOS walks the same TLB, so ask the tables).
     assert.is(d.pgtblOps!.iovaToPhys(0x40_0000), newPa)
   }
+})
+
+test('module parameters: disable_bypass/force_stage (upstream, 0444) and the runtime stale-TLB knob', () => {
+  const b = nineIds('upstream')
+  assert.is(sysRead(b.k, 'module/arm_smmu/parameters/disable_bypass'), 'Y\n')
+  assert.is(sysRead(b.k, 'module/arm_smmu/parameters/force_stage'), '0\n')
+  assert.equal(b.k.sysfs.readdir('module/arm_smmu/parameters'), ['disable_bypass', 'force_stage', 'vfio_sim_skip_tlb_invalidate'])
+  assert.equal(nineIds('rfc-v5').k.sysfs.readdir('module/arm_smmu/parameters'), ['vfio_sim_skip_tlb_invalidate'])
+  const knob = 'module/arm_smmu/parameters/vfio_sim_skip_tlb_invalidate'
+  assert.is(sysRead(b.k, knob), 'N\n')
+  assert.is(sysWrite(b.k, knob, 'maybe'), 'EINVAL')
+  assert.is(sysWrite(b.k, knob, '1\n'), 2)
+  assert.is(sysRead(b.k, knob), 'Y\n')
+  // Now an unmap leaves the TLB entry: the DMA still reaches the unmapped page.
+  const d = userDomain(b)
+  b.k.sys.memory.write32(0xc000_0000, 0xabc)
+  iommuMap(d, 0x1000, 0xc000_0000, SZ_4K, RW)
+  const m = b.master(2)
+  assert.is(m.read32(0x1000), 0xabc)
+  iommuUnmap(d, 0x1000, SZ_4K)
+  assert.is(m.read32(0x1000), 0xabc)
+  // Back to correct behaviour: the next unmap invalidates.
+  assert.is(sysWrite(b.k, knob, 'n'), 1)
+  iommuMap(d, 0x2000, 0xc000_0000, SZ_4K, RW)
+  assert.is(m.read32(0x2000), 0xabc)
+  iommuUnmap(d, 0x2000, SZ_4K)
+  assert.is(m.read32(0x2000), undefined)
 })
 
 test('iova_to_phys: ATOS (PAR) and the software walk agree; unmapped → 0 with "translation fault!"', () => {

@@ -404,7 +404,9 @@ export function iommuGroupRemoveDevice(dev: Device): void {
   setIommuGroup(dev, null)
   if (g.devices.length === 0) {
     if (g.defaultDomain !== null) freeDomainInternal(g.defaultDomain)
+    if (g.blockingDomain !== null) freeDomainInternal(g.blockingDomain)
     g.defaultDomain = null
+    g.blockingDomain = null
     g.domain = null
     c.groups.delete(g.id)
     g.kernel.sysfs.remove(g.kobjPath)

@@ -845,25 +845,69 @@ export type ArmSmmuDriverOptions = ArmSmmuOptions
 
 /** The platform driver `arm-smmu` (matches arm,mmu-400 and arm,smmu-v1/v2). */
 export function armSmmuDriver(kernel: Kernel, opts: ArmSmmuOptions = {}): DeviceDriver {
+  const params = armSmmuParams(kernel, opts)
   return {
     name: 'arm-smmu',
     bus: 'platform',
     ofMatchTable: ['arm,smmu-v1', 'arm,smmu-v2', 'arm,mmu-400', 'arm,mmu-401', 'arm,mmu-500'],
-    probe: dev => armSmmuDeviceProbe(kernel, dev, opts),
+    probe: dev => armSmmuDeviceProbe(kernel, dev, params),
     remove: dev => armSmmuDeviceRemove(kernel, dev),
   }
 }
 
+const paramsOf = new WeakMap<Kernel, Required<ArmSmmuOptions>>()
+
+/**
+ * The driver's module parameters in `kernel` (shared by every SMMU it
+ * probes). Changing `skipTlbInvalidateOnUnmap` takes effect at the next
+ * unmap; `disableBypass` only at the next probe (as a 0444 parameter).
+ */
+export function armSmmuParams(kernel: Kernel, opts: ArmSmmuOptions = {}): Required<ArmSmmuOptions> {
+  let p = paramsOf.get(kernel)
+  if (p === undefined) {
+    p = {
+      disableBypass: opts.disableBypass ?? kernel.profile === 'upstream',
+      skipTlbInvalidateOnUnmap: opts.skipTlbInvalidateOnUnmap ?? false,
+      softwareIovaToPhys: opts.softwareIovaToPhys ?? false,
+    }
+    paramsOf.set(kernel, p)
+  }
+  return p
+}
+
 /**
  * module_platform_driver(arm_smmu_driver): registers the driver (devices
- * already present probe at once). Returns 0 or -errno.
+ * already present probe at once) and creates /sys/module/arm_smmu/parameters:
+ * `disable_bypass` (Y/N) and `force_stage` (0), 0444, upstream only (3.1x had
+ * neither), and the teaching knob `vfio_sim_skip_tlb_invalidate` (0644, not
+ * Linux: "1"/"Y" makes unmap skip the TLB invalidation). Returns 0 or -errno.
  */
 export function armSmmuInit(kernel: Kernel, opts: ArmSmmuOptions = {}): number {
+  const params = armSmmuParams(kernel, opts)
+  const dir = 'module/arm_smmu/parameters'
+  if (kernel.sysfs.lookup(dir) === undefined) {
+    if (kernel.profile === 'upstream') {
+      kernel.sysfs.addFile(`${dir}/disable_bypass`, { mode: 0o444, show: () => (params.disableBypass ? 'Y\n' : 'N\n') })
+      kernel.sysfs.addFile(`${dir}/force_stage`, { mode: 0o444, show: () => '0\n' })
+    }
+    kernel.sysfs.addFile(`${dir}/vfio_sim_skip_tlb_invalidate`, {
+      mode: 0o644,
+      show: () => (params.skipTlbInvalidateOnUnmap ? 'Y\n' : 'N\n'),
+      store: data => {
+        // param_set_bool (kstrtobool): y/Y/1/on → true, n/N/0/off → false, else EINVAL.
+        const v = data.trim().toLowerCase()
+        if (['y', '1', 'on', 'yes', 'true'].includes(v)) params.skipTlbInvalidateOnUnmap = true
+        else if (['n', '0', 'off', 'no', 'false'].includes(v)) params.skipTlbInvalidateOnUnmap = false
+        else return kerr('EINVAL')
+        return data.length
+      },
+    })
+  }
   return platformDriverRegister(kernel, armSmmuDriver(kernel, opts))
 }
 
 /** arm_smmu_device_probe. */
-function armSmmuDeviceProbe(kernel: Kernel, dev: Device, opts: ArmSmmuOptions): number {
+function armSmmuDeviceProbe(kernel: Kernel, dev: Device, options: Required<ArmSmmuOptions>): number {
   const np = dev.ofNode
   if (np === undefined) return -E.ENODEV
   const version: 1 | 2 = ofDeviceIsCompatible(np, 'arm,smmu-v2') || ofDeviceIsCompatible(np, 'arm,mmu-500') ? 2 : 1
@@ -874,11 +918,6 @@ function armSmmuDeviceProbe(kernel: Kernel, dev: Device, opts: ArmSmmuOptions): 
   }
   const res = dev.memResources[0]
   if (res === undefined) return -E.EINVAL
-  const options: Required<ArmSmmuOptions> = {
-    disableBypass: opts.disableBypass ?? kernel.profile === 'upstream',
-    skipTlbInvalidateOnUnmap: opts.skipTlbInvalidateOnUnmap ?? false,
-    softwareIovaToPhys: opts.softwareIovaToPhys ?? false,
-  }
   const smmu = new ArmSmmuDevice(kernel, dev, Number(res.start), Number(res.end - res.start + 1n), version, options)
   smmu.features.coherentWalk = ofPropertyReadBool(np, 'dma-coherent')
   const irqs = dev.irqs
