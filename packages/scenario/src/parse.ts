@@ -146,7 +146,11 @@ function nearest(s: string, names: Iterable<string>): string[] {
     }
     return m[a.length]![b.length]!
   }
-  return [...names].map(n => [n, d(s.toUpperCase(), n.toUpperCase())] as const).filter(([, k]) => k <= Math.max(2, s.length / 3)).sort((a, b) => a[1] - b[1]).slice(0, 3).map(([n]) => n)
+  const S = s.toUpperCase()
+  // Near in edit distance, or one a prefix of the other (VFIO_IOMMU_MAP → VFIO_IOMMU_MAP_DMA).
+  return [...names].map(n => [n, d(S, n.toUpperCase())] as const)
+    .filter(([n, k]) => k <= Math.max(2, s.length / 3) || (s.length >= 4 && (n.toUpperCase().startsWith(S) || S.startsWith(n.toUpperCase()))))
+    .sort((a, b) => a[1] - b[1]).slice(0, 3).map(([n]) => n)
 }
 
 function didYouMean(s: string, names: Iterable<string>): string {
