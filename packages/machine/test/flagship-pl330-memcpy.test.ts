@@ -228,8 +228,8 @@ for (const board of ['fvp-mmu400', 'fvp-mmu400-amba']) {
   })
 }
 
-test('fvp-mmu400 upstream: the same program without any flag runs (upstream mappings are device-executable)', () => {
-  const s = userDriver('fvp-mmu400', 'upstream', { execMcode: false })
+for (const board of ['fvp-mmu400', 'fvp-mmu400-amba']) test(`${board} upstream: the same program without any flag runs (upstream mappings are device-executable)`, () => {
+  const s = userDriver(board, 'upstream', { execMcode: false })
   start(s)
   const b = new Uint8Array(8)
   assert.is(s.p.read(s.efd, b), 8)

@@ -31,8 +31,9 @@ export const VFIO_PLATFORM_PAGE_SIZE = 4096
 /** Region types (VFIO_PLATFORM_REGION_TYPE_*). */
 export const VFIO_PLATFORM_REGION_TYPE = { MMIO: 1, PIO: 2 } as const
 
-/** IORESOURCE_IO and IORESOURCE_READONLY (include/linux/ioport.h). */
+/** IORESOURCE_IO (include/linux/ioport.h): a port-I/O resource (a PIO region, flags 0). */
 export const IORESOURCE_IO = 0x00000100
+/** IORESOURCE_READONLY (include/linux/ioport.h): the region gets no WRITE flag. */
 export const IORESOURCE_READONLY = 0x00004000
 
 /** One region (struct vfio_platform_region). */
