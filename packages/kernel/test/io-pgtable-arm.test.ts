@@ -206,6 +206,32 @@ test('EEXIST: the same page twice, a page inside a block, a block over a block; 
   assert.equal(tlb.calls, [])
 })
 
+test("Linux's WARN_ON paths reach cfg.warn: mapping over a leaf or inside a block, unmapping a hole, bad page size, outside ias", () => {
+  const warnings: string[] = []
+  const k = testKernel()
+  const ops = allocIoPgtableOps('ARM_32_LPAE_S1', smmuCfg('ARM_32_LPAE_S1', { warn: m => warnings.push(m) }), pageTableMemory(k))
+  ops.mapPages(0, 0, SZ_4K, 1, RW)
+  ops.mapPages(SZ_2M, 0, SZ_2M, 1, RW)
+  assert.equal(warnings, [])
+  throwsKernel(() => ops.mapPages(0, 0, SZ_4K, 1, RW), 'EEXIST')
+  throwsKernel(() => ops.mapPages(SZ_2M + SZ_4K, 0, SZ_4K, 1, RW), 'EEXIST')
+  throwsKernel(() => ops.mapPages(0, 0, 0x8000, 1, RW), 'EINVAL')
+  throwsKernel(() => ops.mapPages(2 ** 32, 0, SZ_4K, 1, RW), 'ERANGE')
+  assert.is(ops.unmapPages(SZ_4K, SZ_4K, 1), 0)
+  assert.is(ops.unmapPages(0, SZ_4K, 2), SZ_4K)
+  assert.is(ops.unmapPages(2 ** 32, SZ_4K, 1), 0)
+  assert.equal(warnings, [
+    'WARN_ON: arm_lpae_init_pte: iova 0x0 is already mapped',
+    'WARN_ON: __arm_lpae_map: iova 0x201000 is inside a mapped block',
+    'WARN_ON: arm_lpae_map_pages: unsupported page size 0x8000',
+    'WARN_ON: arm_lpae_map_pages: address outside ias/oas',
+    'WARN_ON: __arm_lpae_unmap: nothing mapped',
+    'WARN_ON: __arm_lpae_unmap: nothing mapped',
+    'WARN_ON: __arm_lpae_unmap: nothing mapped',
+    'WARN_ON: arm_lpae_unmap_pages: iova outside ias',
+  ])
+})
+
 test('EEXIST after a first chunk: the pages mapped by this call are unmapped again (iommu_map unwinding)', () => {
   const { ops, decode } = setup('ARM_32_LPAE_S1', { coherent: true })
   ops.mapPages(0x20_0000, 0x20_0000, SZ_4K, 1, RW)

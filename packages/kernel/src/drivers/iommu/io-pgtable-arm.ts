@@ -289,14 +289,26 @@ class ArmLpaeS1Table implements ArmLpaeOps {
     return pgsize <= blockSize(this.startLevel)
   }
 
+  /** A Linux WARN_ON that makes the operation fail with `code`. */
+  private warnFail(code: string, what: string): never {
+    this.warn?.(`WARN_ON: ${what}`)
+    return kerr(code, `io-pgtable: ${what}`)
+  }
+
+  /** A Linux WARN_ON on an unmap path: 0 bytes unmapped. */
+  private warnZero(what: string): number {
+    this.warn?.(`WARN_ON: ${what}`)
+    return 0
+  }
+
   // ---- map ----
 
   mapPages(iova: number, paddr: number, pgsize: number, pgcount: number, prot: number): number {
     if (this.freed) kerr('EINVAL', 'io-pgtable: table already freed')
     if (!isIndex(iova) || !isIndex(paddr) || !isIndex(pgcount) || !Number.isSafeInteger(prot)) kerr('EINVAL', 'io-pgtable: bad argument')
     // Same order of checks as arm_lpae_map_pages: page size, then range, then permissions.
-    if (!this.validPgsize(pgsize)) kerr('EINVAL', `io-pgtable: unsupported page size 0x${pgsize.toString(16)}`)
-    if (iova >= 2 ** this.ias || paddr >= 2 ** this.oas) kerr('ERANGE', 'io-pgtable: address outside ias/oas')
+    if (!this.validPgsize(pgsize)) this.warnFail('EINVAL', `arm_lpae_map_pages: unsupported page size 0x${pgsize.toString(16)}`)
+    if (iova >= 2 ** this.ias || paddr >= 2 ** this.oas) this.warnFail('ERANGE', 'arm_lpae_map_pages: address outside ias/oas')
     if ((prot & (IOMMU_READ | IOMMU_WRITE)) === 0) kerr('EINVAL', 'io-pgtable: no access requested')
     // Linux trusts its caller (iommu_map) for these; we check them (decision 0800).
     if (iova % pgsize !== 0 || paddr % pgsize !== 0) kerr('EINVAL', 'io-pgtable: address not aligned to the page size')
@@ -350,7 +362,7 @@ class ArmLpaeS1Table implements ArmLpaeOps {
       if (lvl === MAX_LEVELS - 1) break
       let pte = this.read(ptep)
       if (pte === 0n) pte = this.installTable(this.allocTable(), ptep)
-      else if (isLeaf(pte, lvl)) kerr('EEXIST', `io-pgtable: iova 0x${iova.toString(16)} is inside a mapped block`)
+      else if (isLeaf(pte, lvl)) this.warnFail('EEXIST', `__arm_lpae_map: iova 0x${iova.toString(16)} is inside a mapped block`)
       const next = this.deref(pte)
       if (next === undefined) kerr('EINVAL', 'io-pgtable: corrupt table descriptor')
       table = next
@@ -367,7 +379,7 @@ class ArmLpaeS1Table implements ArmLpaeOps {
     const size = blockSize(lvl)
     for (let i = 0; i < n; i++) {
       const old = this.read(ptep + i * 8)
-      if (isLeaf(old, lvl)) kerr('EEXIST', `io-pgtable: iova 0x${(iova + i * size).toString(16)} is already mapped`)
+      if (isLeaf(old, lvl)) this.warnFail('EEXIST', `arm_lpae_init_pte: iova 0x${(iova + i * size).toString(16)} is already mapped`)
       if (pteType(old) === PTE_TYPE_TABLE) {
         if (this.unmapAt(iova + i * size, size, 1, lvl, table, null) !== size) kerr('EINVAL', 'io-pgtable: could not free the table under a new block')
       }
@@ -379,8 +391,10 @@ class ArmLpaeS1Table implements ArmLpaeOps {
 
   unmapPages(iova: number, pgsize: number, pgcount: number, gather?: IommuIotlbGather): number {
     // Linux's WARN_ON paths return 0 bytes unmapped.
-    if (this.freed || !isIndex(iova) || !isIndex(pgcount) || pgcount === 0 || !this.validPgsize(pgsize)) return 0
-    if (iova >= 2 ** this.ias || iova % pgsize !== 0) return 0
+    if (this.freed || !isIndex(iova) || !isIndex(pgcount)) return 0
+    if (pgcount === 0 || !this.validPgsize(pgsize)) return this.warnZero('arm_lpae_unmap_pages: bad page size or count')
+    if (iova >= 2 ** this.ias) return this.warnZero('arm_lpae_unmap_pages: iova outside ias')
+    if (iova % pgsize !== 0) return 0
     // Nothing lies beyond the input range: stop there (Linux would read past the root table).
     const count = Math.min(pgcount, (2 ** this.ias - iova) / pgsize)
     let done = 0
@@ -403,13 +417,16 @@ class ArmLpaeS1Table implements ArmLpaeOps {
       const idx = this.index(iova, lvl)
       const ptep = table + idx * 8
       const pte = this.read(ptep)
-      if (pte === 0n) return 0
+      if (pte === 0n) return this.warnZero('__arm_lpae_unmap: nothing mapped')
       if (size === blockSize(lvl)) {
         const n = Math.min(count, PTES_PER_TABLE - (idx % PTES_PER_TABLE))
         let i = 0
         for (; i < n; i++) {
           const old = this.read(ptep + i * 8)
-          if (old === 0n) break
+          if (old === 0n) {
+            this.warn?.('WARN_ON: __arm_lpae_unmap: nothing mapped')
+            break
+          }
           this.write(ptep + i * 8, 0n)
           if (!isLeaf(old, lvl)) {
             // A whole table goes: also flush partial walks through it.

@@ -97,7 +97,14 @@ export interface IoPgtableCfg {
    * The arm-smmu driver picks `'refuse'` for the `upstream` profile.
    */
   blockUnmap?: 'split' | 'refuse'
-  /** Where io-pgtable's WARN_ON lines go (the kernel log); ignored if absent. */
+  /**
+   * Where io-pgtable's warnings go (the kernel log); ignored if absent.
+   * Receives "WARN_ON: <function>: <what>" for Linux's WARN_ON paths (mapping
+   * over a leaf, unmapping a hole, bad page size, address outside ias/oas)
+   * and, with `blockUnmap: 'refuse'`, the exact WARN_ONCE text "Unmap of a
+   * partial large IOPTE is not allowed" (Linux prints it once per boot: the
+   * consumer dedups).
+   */
   warn?: (msg: string) => void
   /** Filled by {@link allocIoPgtableOps}. */
   arm_lpae_s1_cfg?: ArmLpaeS1Cfg
