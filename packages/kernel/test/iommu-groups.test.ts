@@ -12,8 +12,10 @@ import { deviceAdd, deviceDel } from '../src/drivers/base/bus.ts'
 import {
   deviceIommuCapable, iommuAttachGroup, iommuDetachGroup, iommuDomainFree, iommuGetGroupResvRegions, iommuGroupAlloc,
   iommuGroupClaimDmaOwner, iommuGroupDmaOwnerClaimed, iommuGroupGet, iommuGroupReleaseDmaOwner, iommuGroups,
-  iommuPagingDomainAlloc,
+  iommuPagingDomainAlloc, iommuSubsysInit,
 } from '../src/drivers/iommu/iommu.ts'
+import { armSmmuInit } from '../src/drivers/iommu/arm/arm-smmu/arm-smmu.ts'
+import { driverCore } from '../src/drivers/base/core.ts'
 import { readFileSync } from 'node:fs'
 import {
   dmesgText, errOf, kernelDriver, registerDriver, sysLink, sysRead, sysWrite, testBoard, testBoardFromDts, userDriver,
@@ -240,6 +242,20 @@ test('the fvp-mmu400-shared-group board: both PL330s in group 0; fvp-mmu400: one
     assert.equal(one.devs.map(d => iommuGroupGet(d)?.devices.length), [1])
     assert.is(sysLink(one.k, 'devices/platform/soc/2c0a0000.dma/iommu_group'), '../../../../kernel/iommu_groups/0')
   }
+})
+
+test('a master probed before its SMMU has a driver defers, then binds once arm-smmu registers', () => {
+  const b = testBoard({ noDriver: true })
+  const { k } = b
+  iommuSubsysInit(k)
+  assert.is(registerDriver(k, kernelDriver()), 0)
+  assert.is(b.dev(0).driver, null)
+  assert.equal(driverCore(k).deferredPending.map(d => d.name), ['2c000000.master'])
+  assert.is(iommuGroupGet(b.dev(0)), null)
+  assert.is(armSmmuInit(k), 0)
+  assert.is(b.dev(0).driver?.name, 'test-dma')
+  assert.is(iommuGroupGet(b.dev(0))?.ownerCnt, 1)
+  assert.equal(driverCore(k).deferredPending, [])
 })
 
 test('boot is deterministic: two boots give the same log, groups and SMMU registers', () => {

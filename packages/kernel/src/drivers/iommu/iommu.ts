@@ -264,6 +264,9 @@ function kernelOf(dev: Device): Kernel {
 export function iommuSubsysInit(kernel: Kernel, opts: IommuCoreOptions = {}): void {
   const c = core(kernel)
   if (opts.defaultDomainType !== undefined) c.defaultDomainType = opts.defaultDomainType
+  // From now on of_dma_configure runs at every probe: a master whose IOMMU has no
+  // driver yet defers until the IOMMU registers.
+  for (const bus of driverCore(kernel).buses.values()) iommuHookBus(kernel, bus)
   if (kernel.profile === 'upstream') {
     kernel.printk('info', `iommu: Default domain type: ${c.defaultDomainType === 'DMA' ? 'Translated' : 'Passthrough'}${opts.defaultDomainType !== undefined ? ' (set via kernel command line)' : ''}`)
     if (c.defaultDomainType === 'DMA') kernel.printk('info', 'iommu: DMA domain TLB invalidation policy: strict mode')
