@@ -40,6 +40,8 @@ export interface VfioReal {
   readonly efd: number
   /** An fd number that is never open. */
   readonly closedFd: number
+  /** An open fd that is neither a VFIO file nor an eventfd (/dev/null). */
+  readonly otherFd: number
   /** The process's locked_vm in pages (kernel-side observation), if available. */
   readonly lockedPages?: () => number
 }
@@ -111,6 +113,13 @@ export function observe(m: VfioModelBox, r: VfioReal, after: string): void {
     const ce = M.checkExtension(s, r.env, slot, probe)
     expect(`${after} → container ${slot} CHECK_EXTENSION(${probe})`, attempt(() => r.p.ioctl(fd, VFIO_IOCTL.CHECK_EXTENSION, probe)), ce.out)
   })
+  // The trigger eventfd's counter, read (and so reset) after every step.
+  const ev = M.readEventfd(m.s)
+  const buf = new Uint8Array(8)
+  const evGot = attempt(() => r.p.read(r.efd, buf))
+  expect(`${after} → read(trigger eventfd)`, evGot, ev.out)
+  if ('ret' in evGot && getU64(buf, 0) !== ev.value) throw new Error(`${after}: trigger eventfd counter ${getU64(buf, 0)}, model ${ev.value}`)
+  m.s = ev.next
   if (r.lockedPages !== undefined) {
     const got = r.lockedPages()
     if (got !== s.lockedPages) throw new Error(`${after}: locked_vm is ${got} pages, model says ${s.lockedPages}`)
@@ -397,7 +406,7 @@ class SetIrqs implements VfioCommand {
   check(m: Readonly<VfioModelBox>): boolean { return m.s.deviceSlots[this.slot] !== null }
   run(m: VfioModelBox, r: VfioReal): void {
     const st = M.deviceSetIrqs(m.s, r.env, this.slot, this.a)
-    const b = M.setIrqsBytes(this.a, { efd: r.efd, closed: r.closedFd, container: r.containerFds.find(x => x !== null) ?? r.efd })
+    const b = M.setIrqsBytes(this.a, { efd: r.efd, closed: r.closedFd, container: r.otherFd })
     step(m, r, this.toString(), st, () => r.p.ioctl(r.deviceFds[this.slot]!, VFIO_IOCTL.DEVICE_SET_IRQS, b))
   }
   toString(): string {
@@ -615,6 +624,17 @@ export function vfioCommandArbs(env: M.VfioEnv, layout: VfioLayout): fc.Arbitrar
     fc.tuple(dslot, fc.constantFrom(VFIO_IOCTL.DEVICE_RESET, VFIO_IOCTL.DEVICE_RESET, 0x3b7f, VFIO_IOCTL.IOMMU_GET_INFO)).map(([s, q]) => new DeviceNoArg(s, q)),
   )
   const irqs = fc.tuple(dslot, irqArgs).map(([s, a]) => new SetIrqs(s, a))
+  // Well-formed IRQ operations on two indexes, so trigger/mask state builds up.
+  const validIrq = fc.tuple(fc.oneof({ weight: 4, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: dslot }), fc.integer({ min: 0, max: 1 }), fc.constantFrom(
+    { flags: IRQ_SET.ACTION_TRIGGER | IRQ_SET.DATA_EVENTFD, data: { kind: 'eventfd', fd: 'efd' } as M.IrqData },
+    { flags: IRQ_SET.ACTION_TRIGGER | IRQ_SET.DATA_NONE, data: { kind: 'none' } as M.IrqData },
+    { flags: IRQ_SET.ACTION_TRIGGER | IRQ_SET.DATA_BOOL, data: { kind: 'bool', value: 1 } as M.IrqData },
+    { flags: IRQ_SET.ACTION_UNMASK | IRQ_SET.DATA_NONE, data: { kind: 'none' } as M.IrqData },
+    { flags: IRQ_SET.ACTION_MASK | IRQ_SET.DATA_NONE, data: { kind: 'none' } as M.IrqData },
+  )).map(([s, index, op]) => new SetIrqs(s, { flags: op.flags, index, start: 0, count: 1, argszDelta: 0, data: op.data }))
+  // Well-formed one- or two-page read/write maps inside the window.
+  const validMap = fc.tuple(fc.oneof({ weight: 4, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: cslot }), fc.integer({ min: 0, max: layout.window.pages - 1 }), fc.integer({ min: 1, max: 2 }), fc.integer({ min: 0, max: layout.rw.pages - 2 }))
+    .map(([s, i, n, v]) => new MapDma(s, { argsz: 32, flags: MAP_READ | MAP_WRITE, vaddr: layout.rw.base + BigInt(v) * M.PAGE, iova: layout.window.base + BigInt(i) * M.PAGE, size: BigInt(n) * M.PAGE }, `rw+${v}p`))
   const binding: fc.Arbitrary<VfioCommand> = fc.oneof(
     fc.tuple(devIdx, fc.constantFrom('vfio-platform', 'vfio-platform\n', '\n', 'dma-pl330', 'nonexistent')).map(([d, v]) => new WriteOverride(d, v)),
     fc.tuple(devIdx, fc.boolean()).map(([d, v]) => new Unbind(d, v)),
@@ -624,11 +644,11 @@ export function vfioCommandArbs(env: M.VfioEnv, layout: VfioLayout): fc.Arbitrar
   return [
     lifecycle, lifecycle, lifecycle,
     containerQueries,
-    map, map, map, map,
+    map, map, validMap, validMap,
     unmap, unmap, unmap,
     cslot.map(s => new ProbeMappings(s, layout.window, layout.rw.base)),
     group, device,
-    irqs, irqs, irqs,
+    irqs, validIrq, validIrq,
     fc.constant(new ReadEventfd()),
     binding,
   ]

@@ -48,6 +48,7 @@ export function vfioSetup(p: VfioHarnessProc, facts: VfioEnvFacts, opts: {
   const hole = p.mmap(0, 4 * pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
   p.munmap(hole, 4 * pg)
   const efd = p.eventfd(0, EFD_NONBLOCK)
+  const otherFd = p.open('/dev/null', 0)
   const link = p.readlink(`/sys/bus/platform/devices/${facts.devices[0]!.name}/iommu_group`)
   const groupId = Number(/(\d+)$/.exec(link)?.[1] ?? 'NaN')
   if (!Number.isInteger(groupId)) throw new Error(`vfioSetup: cannot read the group number from ${link}`)
@@ -73,6 +74,7 @@ export function vfioSetup(p: VfioHarnessProc, facts: VfioEnvFacts, opts: {
     deviceFds: [null, null, null],
     efd,
     closedFd: 900,
+    otherFd,
     ...(opts.lockedPages !== undefined ? { lockedPages: opts.lockedPages } : {}),
   }
   return { env, layout, model: { s: M.initialModel(env) }, real }
