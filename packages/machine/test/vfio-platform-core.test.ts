@@ -142,4 +142,21 @@ test('the loopback trigger through the real device fd: automasked until an unmas
   assert.throws(() => p.read(efdU, b), (e: Error) => e.message.startsWith('EAGAIN'))
 })
 
+test('hand-back: after the last close and an unbind, clearing driver_override lets dma-pl330 probe the quiesced DMAC again', () => {
+  const m = bootVfio('fvp-mmu400', 'upstream')
+  const p = m.spawn()
+  const g = attach(p, 'upstream', bind(p, 'fvp-mmu400'))
+  const dev = deviceFd(p, g)
+  // Leave the DMAC dirty through the device fd: all interrupts enabled.
+  p.write(dev, Uint8Array.of(0xff, 0, 0, 0), 0x20)
+  p.close(dev)
+  p.close(g)
+  const inten = m.kernel.sys.bus.readN(m.hw!.dmas[0]!.base + 0x20, 4)
+  assert.is(inten, 0, 'the reset at the last close cleared INTEN')
+  p.writeFile('/sys/bus/platform/drivers/vfio-platform/unbind', `${DEV}\n`)
+  p.writeFile(`/sys/bus/platform/devices/${DEV}/driver_override`, '\n')
+  p.writeFile('/sys/bus/platform/drivers_probe', `${DEV}\n`)
+  assert.ok(p.readlink(`/sys/bus/platform/devices/${DEV}/driver`).endsWith('/dma-pl330'))
+})
+
 test.run()
