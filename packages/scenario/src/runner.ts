@@ -8,7 +8,7 @@
 import { boot, buildBoard, Machine, type Process } from '@vfio-sim/machine'
 import { Kernel } from '@vfio-sim/kernel'
 import { SimSystem } from '@vfio-sim/sim'
-import { ChromeTraceSink, defineTraceEvents, formatTraceRecord, RingSink } from '@vfio-sim/sim'
+import { ChromeTraceSink, defineTraceEvents, formatTraceRecord, RingSink, type TraceRecord } from '@vfio-sim/sim'
 import type { Pos } from './errors.ts'
 import { act, type Ctx } from './actions.ts'
 import { check, fmt, type Outcome } from './expect.ts'
@@ -149,6 +149,7 @@ export class Session {
         this.ring.record(r)
         traceLines.push(`${r.track} ${r.decl.name}: ${formatTraceRecord(r)}`)
         if (this.narrator !== undefined) this.narrator.record(r)
+        if (this.chrome !== undefined) this.followFlow(r)
       },
     })
     this.chrome = opts.chromeTrace ? new ChromeTraceSink() : undefined
@@ -159,6 +160,29 @@ export class Session {
     this.env.set('profile', variant.profile)
   }
 
+  /**
+   * Flow arrows for the Chrome trace: from a step that can start DMA (an
+   * ioctl, an MMIO store) to the first DMA-channel event after it, and from
+   * there to the fault or interrupt the DMA causes.
+   */
+  private flow: { id: number; stage: 'step' | 'dma' } | undefined
+  private flowIds = 0
+
+  private followFlow(r: TraceRecord): void {
+    const f = this.flow
+    if (f === undefined || r.phase !== 'i') return
+    const tracer = this.m.kernel.sys.tracer
+    if (f.stage === 'step' && /^pl330\/ch\d+$/.test(r.track)) {
+      tracer.flow('f', f.id, r.track)
+      const next = ++this.flowIds
+      tracer.flow('s', next, r.track)
+      this.flow = { id: next, stage: 'dma' }
+    } else if (f.stage === 'dma' && /fault|irq/.test(r.decl!.name) && !r.track.startsWith('pl330/manager')) {
+      tracer.flow('f', f.id, r.track)
+      this.flow = undefined
+    }
+  }
+
   /** Groups `call:` steps may name. */
   useGroups(groups: ReadonlyMap<string, Group>): void {
     this.groups = groups
@@ -166,7 +190,12 @@ export class Session {
 
   /** The Chrome Trace Event JSON so far (undefined unless asked for). */
   chromeTrace(): string | undefined {
-    return this.chrome?.toJSON()
+    if (this.chrome === undefined) return undefined
+    // Drop flow starts that never reached a DMA (most ioctls start none).
+    const doc = JSON.parse(this.chrome.toJSON()) as { traceEvents: { ph: string; id?: number }[] }
+    const finished = new Set(doc.traceEvents.filter(e => e.ph === 'f').map(e => e.id))
+    doc.traceEvents = doc.traceEvents.filter(e => e.ph !== 's' || finished.has(e.id))
+    return JSON.stringify(doc)
   }
 
   private lastTrace(): string[] {
@@ -198,6 +227,11 @@ export class Session {
       this.narrator.lines.push(`step ${id}: ${label}`)
     }
     tracer.begin(SCENARIO_TRACE.step, 'scenario/steps', id, label)
+    if (this.chrome !== undefined && (step.action === 'ioctl' || step.action === 'write32')) {
+      const fid = ++this.flowIds
+      tracer.flow('s', fid, 'scenario/steps')
+      this.flow = { id: fid, stage: 'step' }
+    }
     let group: Group | undefined
     try {
       if (step.action === 'call') {

@@ -51,6 +51,24 @@ for (const s of set.scenarios) {
   })
 }
 
+test('flows lead from the step that starts the DMA to the channel, and from the channel to the SMMU fault', () => {
+  const s = set.scenarios.find(x => x.file.endsWith('missing-exec-fault.yaml'))!
+  const r = runScenario(s, s.variants[0]!, { chromeTrace: true })
+  assert.ok(r.ok)
+  const events = checkChrome(r.chromeTrace!)
+  const names = new Map(events.filter(e => e.ph === 'M' && e.name === 'thread_name').map(e => [`${e.pid}/${e.tid}`, String(e.args!['name'])]))
+  const procs = new Map(events.filter(e => e.ph === 'M' && e.name === 'process_name').map(e => [e.pid, String(e.args!['name'])]))
+  const track = (e: Ev): string => `${procs.get(e.pid)}/${names.get(`${e.pid}/${e.tid}`)}`
+  const flowEvents = events.filter(e => e.ph === 's' || e.ph === 'f') as (Ev & { id: number })[]
+  assert.equal(flowEvents.map(e => `${e.ph} ${track(e)}`), ['s scenario/steps', 'f pl330/ch0', 's pl330/ch0', 'f smmu/cb0'])
+  assert.is(flowEvents[0]!.id, flowEvents[1]!.id)
+  assert.is(flowEvents[2]!.id, flowEvents[3]!.id)
+  // Every flow start has its finish.
+  for (const e of events.filter(x => x.ph === 's')) assert.ok(events.some(x => x.ph === 'f' && (x as Ev & { id: number }).id === (e as Ev & { id: number }).id))
+  // One track per process, per DMA channel, per context bank.
+  for (const t of ['proc/100', 'pl330/ch0', 'smmu/cb0', 'scenario/steps']) assert.ok([...events].some(e => e.ph === 'M' && e.name === 'thread_name' && track(e) === t), t)
+})
+
 test('a failing run still closes its slices', () => {
   const failing = set.scenarios[0]!
   const broken = { ...failing, steps: [...failing.steps.slice(0, 1), { ...failing.steps[0]!, expect: { kind: 'scalar' as const, value: 'no such text', quoted: true, pos: failing.steps[0]!.pos } }] }
