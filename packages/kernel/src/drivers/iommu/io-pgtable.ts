@@ -68,6 +68,7 @@ export interface ArmLpaeS1Tcr {
 export interface ArmLpaeS1Cfg {
   /** Physical address of the root table (TTBR0 without ASID). */
   ttbr: bigint
+  /** TCR/TTBCR fields; the driver composes the register (adding EAE, EPD1, …). */
   tcr: ArmLpaeS1Tcr
   /** MAIR (64 bits; MAIR0 = low 32, MAIR1 = high 32). Linux: 0xf404ff44. */
   mair: bigint
@@ -85,6 +86,7 @@ export interface IoPgtableCfg {
   coherentWalk: boolean
   /** IO_PGTABLE_QUIRK_*: `armNs` sets NS in leaves and NSTable in tables. */
   quirks?: { armNs?: boolean }
+  /** The driver's TLB maintenance (called on unmap and free, never on map). */
   tlb: IommuFlushOps
   /**
    * What an unmap of part of a block does (decision 0800):
@@ -146,7 +148,9 @@ export interface PageTableMemory {
   allocPage(): number
   /** Returns a page from {@link allocPage}. */
   freePage(pa: number): void
+  /** Writes one descriptor (little-endian, as the walker reads it). */
   write64(pa: number, v: bigint): void
+  /** Reads one descriptor. */
   read64(pa: number): bigint
 }
 
