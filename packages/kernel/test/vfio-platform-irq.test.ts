@@ -15,6 +15,8 @@ import {
 import { sysClose, sysOpen } from '../src/syscalls/index.ts'
 import { O_RDWR } from '@vfio-sim/uapi'
 import { errno } from './errno-of.ts'
+import { vfioPlatformDescribe } from '../src/drivers/vfio/platform/vfio_platform_common.ts'
+import type { VfioDevice } from '../src/drivers/vfio/vfio.ts'
 import { EDGE_IRQ, EVENT_IRQS, PL330_BASE, drain, efdWrite, eventfd, openDeviceFd, setIrqs, settle, setup, type Rig } from './vfio-platform-harness.ts'
 
 /** vfio IRQ index of the PL330's irq[0] (index 0 is irq_abort, DT order). */
@@ -305,6 +307,21 @@ test('a loopback with no trigger set signals nothing and does not crash; a reque
   assert.is(set(r, fd2, A_TRIG | D_NONE, 2), 'EBUSY')
   assert.is(set(r, fd2, A_MASK | D_NONE, 2), 'EBUSY')
   assert.is(set(r, fd2, A_TRIG | D_NONE, 3), 'OK')
+})
+
+test('describe: regions and IRQ indexes with their trigger, mask state and virqfds', () => {
+  const { r, fd } = rig()
+  const efd = eventfd(r, EFD_NONBLOCK)
+  const efdU = eventfd(r, EFD_NONBLOCK)
+  set(r, fd, A_TRIG | D_EFD, EV0, 0, 1, [efd])
+  set(r, fd, A_UNMASK | D_EFD, EV0, 0, 1, [efdU])
+  set(r, fd, A_TRIG | D_NONE, EV0)
+  const id = (n: number) => (r.task.files.get(n).priv as { id: number }).id
+  const lines = vfioPlatformDescribe(r.dev.driverData as VfioDevice)
+  assert.is(lines[0], 'region 0: mmio 0x2c0a0000+0x1000 R W MMAP @0x0')
+  assert.is(lines[1], `irq 0: hwirq ${32 + 88} level AUTOMASKED unmasked no trigger`)
+  assert.is(lines[2], `irq 1: hwirq ${EVENT_IRQS[0]} level AUTOMASKED masked trigger=eventfd#${id(efd)} unmask=eventfd#${id(efdU)}`)
+  assert.is(lines.length, 10)
 })
 
 test.run()

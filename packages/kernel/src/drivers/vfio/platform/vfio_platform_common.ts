@@ -26,6 +26,7 @@ import {
   VFIO_DEVICE_GET_REGION_INFO,
   VFIO_DEVICE_RESET,
   VFIO_DEVICE_SET_IRQS,
+  VFIO_IRQ_INFO_AUTOMASKED,
   VFIO_REGION_INFO_FLAG_MMAP,
   VFIO_REGION_INFO_FLAG_READ,
   VFIO_REGION_INFO_FLAG_WRITE,
@@ -383,4 +384,30 @@ export function vfioPlatformOps(name: string): VfioDeviceOps {
     write: (vd, data, pos) => write(vd, data, pos),
     mmap: (vd, vma) => mmap(vd, vma),
   }
+}
+
+/**
+ * A readable view of an open device for teaching views and logs: one line
+ * per region ("region 0: mmio 0x2c0a0000+0x1000 R W MMAP @0x0") and per IRQ
+ * index ("irq 1: hwirq 121 level AUTOMASKED masked trigger=eventfd#3
+ * unmask=eventfd#5"). Empty while the device is not open.
+ */
+export function vfioPlatformDescribe(vd: VfioDevice): string[] {
+  const vdev = vfioPlatformOf(vd)
+  const out: string[] = []
+  vdev.regions.forEach((r, i) => {
+    const flags = [r.flags & VFIO_REGION_INFO_FLAG_READ ? 'R' : '', r.flags & VFIO_REGION_INFO_FLAG_WRITE ? 'W' : '', r.flags & VFIO_REGION_INFO_FLAG_MMAP ? 'MMAP' : '']
+    const kind = r.type === VFIO_PLATFORM_REGION_TYPE.MMIO ? 'mmio' : 'pio'
+    out.push(`region ${i}: ${kind} 0x${r.addr.toString(16)}+0x${r.size.toString(16)} ${flags.filter(f => f !== '').join(' ') || '-'} @0x${(BigInt(i) << 40n).toString(16)}`)
+  })
+  vdev.irqs.forEach((q, i) => {
+    const parts = [`irq ${i}: hwirq ${q.hwirq}`, (q.flags & VFIO_IRQ_INFO_AUTOMASKED) !== 0 ? 'level AUTOMASKED' : 'edge']
+    if (typeof q.name !== 'string') parts.push(`request_irq failed (${q.name.err})`)
+    parts.push(q.masked ? 'masked' : 'unmasked')
+    parts.push(q.trigger === null ? 'no trigger' : `trigger=eventfd#${q.trigger.id}`)
+    if (q.mask.virqfd !== null) parts.push(`mask=eventfd#${q.mask.virqfd.eventfd.id}`)
+    if (q.unmask.virqfd !== null) parts.push(`unmask=eventfd#${q.unmask.virqfd.eventfd.id}`)
+    out.push(parts.join(' '))
+  })
+  return out
 }
