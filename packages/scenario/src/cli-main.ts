@@ -46,7 +46,8 @@ Options:
   --json                      same as --format json
   --trace <out.json>          write Chrome Trace Event JSON (open it in ui.perfetto.dev);
                               several runs write <out>.<n>.json
-  --narrate                   print what happened inside, in plain words
+  --narrate                   print what happened inside, in plain words (to stderr
+                              with TAP or JSON, so stdout stays machine-readable)
   --no-color                  no colours (also NO_COLOR=1)
   -h, --help                  show this help
 `,
@@ -130,10 +131,13 @@ async function command(cmd: string, args: readonly string[], io: CliIo): Promise
       const set = loadFiles(positionals)
       if (set.missing.length > 0) throw new UsageError(`no such file or directory: ${set.missing.join(', ')}`)
       const items = runFiles(set, { chromeTrace: values.trace !== undefined, narrate: values.narrate === true })
+      // Narration goes before a pretty report; with TAP or JSON it goes to
+      // stderr, so stdout stays machine-readable (TAP's first line is its version).
+      const say = format === 'pretty' ? io.stdout : io.stderr
       if (values.narrate) {
         for (const it of items) {
           if (it.kind !== 'run') continue
-          io.stdout(`# ${it.run.name} [${it.run.variant.board} ${it.run.variant.profile}]\n${it.run.narration.map(l => `# ${l}`).join('\n')}\n`)
+          say(`# ${it.run.name} [${it.run.variant.board} ${it.run.variant.profile}]\n${it.run.narration.map(l => `# ${l}`).join('\n')}\n`)
         }
       }
       if (values.trace !== undefined) writeTraces(values.trace, items)

@@ -88,7 +88,8 @@ test('run --trace writes Chrome Trace Event JSON; --narrate tells the steps', as
   assert.is(r.code, 1)
   const doc = JSON.parse(readFileSync(out, 'utf8')) as { traceEvents: unknown[] }
   assert.ok(doc.traceEvents.length > 0)
-  assert.match(r.out, /# step 1: sh: cat/)
+  assert.match(r.err, /# step 1: sh: cat/)
+  assert.match(r.out, /^TAP version 13\n/)
 })
 
 test('check: valid files exit 0, malformed exit 2 with file:line:col', async () => {
