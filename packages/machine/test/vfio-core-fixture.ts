@@ -167,7 +167,7 @@ export const DMA0 = '2c0a0000.dma'
 export const DMA1 = '2c0b0000.dma'
 
 /** Boots `board` under `profile` and sets up the VFIO core, an IOMMU and the test driver. */
-export function vfioRig(profile: KernelProfile, board = 'fvp-mmu400', opts: { failOpen?: string; noRw?: boolean } = {}): VfioRig {
+export function vfioRig(profile: KernelProfile, board = 'fvp-mmu400', opts: { failOpen?: string; noRw?: boolean; separateGroups?: boolean } = {}): VfioRig {
   const m = boot({ board, profile })
   const k = m.kernel
   vfioInit(k)
@@ -188,7 +188,7 @@ export function vfioRig(profile: KernelProfile, board = 'fvp-mmu400', opts: { fa
   if (dmaNames.some(n => iommuGroupGet(devByName(n)) === null)) {
     // Unbind first: the kernel driver then re-binds through the IOMMU core's DMA-ownership hooks.
     for (const n of dmaNames) unbind(n)
-    iommu = new FakeIommu(m, board.includes('shared-group'))
+    iommu = new FakeIommu(m, board.includes('shared-group') && opts.separateGroups !== true)
     const smmu = hw.smmus[0]!
     const smmuDev = hw.devices.find(d => d.ofNode === smmu.node)!
     iommuDeviceRegister(k, { ops: iommu, fwnode: smmu.node, dev: smmuDev })

@@ -207,6 +207,47 @@ for (const profile of PROFILES) {
 }
 
 for (const profile of PROFILES) {
+  test(`${profile}: two groups behind one IOMMU in one container share one domain; it outlives the first group to leave`, () => {
+    const rig = vfioRig(profile, 'fvp-mmu400-shared-group', { separateGroups: true })
+    const p = rig.root
+    const [a, b] = ['2c0a0000.dma', '2c0b0000.dma']
+    assert.ok(rig.groupId(a) !== rig.groupId(b))
+    rig.bindVfio(a)
+    rig.bindVfio(b)
+    if (profile === 'upstream') p.writeFile('/sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts', 'Y')
+    const c = p.open('/dev/vfio/vfio', O_RDWR)
+    const ga = p.open(`/dev/vfio/${rig.groupId(a)}`, O_RDWR)
+    const gb = p.open(`/dev/vfio/${rig.groupId(b)}`, O_RDWR)
+    p.ioctl(ga, VFIO_GROUP_SET_CONTAINER, int32(c))
+    p.ioctl(c, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU)
+    mapBuffer(p, c, 2)
+    // b joins the ACTIVE container: same domain, so the mappings are already there.
+    p.ioctl(gb, VFIO_GROUP_SET_CONTAINER, int32(c))
+    const iommu = rig.iommu!
+    const da = iommu.attached.get(rig.dev(a))
+    assert.is(iommu.attached.get(rig.dev(b)), da)
+    assert.is(da?.type, 'UNMANAGED')
+    assert.is(iommu.mappedPages(rig.dev(b)), 2)
+    // a leaves: b keeps the domain and the mappings.
+    p.ioctl(ga, VFIO_GROUP_UNSET_CONTAINER)
+    assert.ok(iommu.attached.get(rig.dev(a)) !== da)
+    assert.ok(!da!.freed)
+    assert.is(iommu.mappedPages(rig.dev(b)), 2)
+    assert.is(lockedVm(p), 2)
+    // b leaves last: every mapping goes, the domain is freed.
+    p.close(gb)
+    assert.ok(da!.freed)
+    assert.is(lockedVm(p), 0)
+    // Separate containers get separate domains.
+    const c2 = p.open('/dev/vfio/vfio', O_RDWR)
+    const gb2 = p.open(`/dev/vfio/${rig.groupId(b)}`, O_RDWR)
+    p.ioctl(ga, VFIO_GROUP_SET_CONTAINER, int32(c))
+    p.ioctl(gb2, VFIO_GROUP_SET_CONTAINER, int32(c2))
+    assert.ok(iommu.attached.get(rig.dev(a)) !== iommu.attached.get(rig.dev(b)))
+  })
+}
+
+for (const profile of PROFILES) {
   test(`${profile}: Documentation/driver-api/vfio.rst example on fvp-mmu400 (container, version, extension, group, status, SET_CONTAINER, SET_IOMMU, GET_INFO, MAP_DMA, GET_DEVICE_FD)`, () => {
     const rig = vfioRig(profile)
     const p = rig.root

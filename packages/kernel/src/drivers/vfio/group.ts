@@ -291,7 +291,7 @@ function groupSetContainer(group: VfioGroup, arg: number, task: Task): number {
   }
   // Claim the group's DMA (upstream), give it its own IOMMU domain, then
   // join the container (which attaches it to the IOMMU backend, if set).
-  const binding = vfioGroupBind(group)
+  const binding = vfioGroupBind(group, container)
   try {
     container.attachGroup(binding.group)
   } catch (e) {

@@ -23,6 +23,7 @@ import type { Kernel } from '../../kernel.ts'
 import type { Device } from '../base/core.ts'
 import {
   deviceIommuCapable,
+  devIommuFwspecGet,
   iommuAttachGroup,
   iommuDetachGroup,
   iommuDomainFree,
@@ -131,61 +132,104 @@ interface BindTarget {
   readonly anchorDevice: Device
 }
 
+/** A paging domain used by one or more groups of one container. */
+interface SharedDomain {
+  readonly domain: IommuDomain
+  readonly ops: IommuDomainOps
+  users: number
+}
+
+/** The domains of each container (type1's domain_list, as far as the IOMMU core is concerned). */
+const containerDomains = new WeakMap<object, SharedDomain[]>()
+
+function domainsOf(container: object): SharedDomain[] {
+  let l = containerDomains.get(container)
+  if (l === undefined) {
+    l = []
+    containerDomains.set(container, l)
+  }
+  return l
+}
+
 /**
  * SET_CONTAINER's IOMMU half: claim DMA ownership (upstream: its EPERM/EBUSY
- * are returned), allocate the group's paging domain, attach the group.
+ * are returned), then attach the group to a paging domain: one of the
+ * container's domains from the same IOMMU driver if the group can join it
+ * (type1's "match an existing compatible domain": one context bank for the
+ * whole container), else a new one.
  * @throws KernelError ENODEV if the device lost its IOMMU group; the IOMMU core's errors
  */
-export function vfioGroupBind(target: BindTarget): VfioGroupIommuBinding {
+export function vfioGroupBind(target: BindTarget, container: object): VfioGroupIommuBinding {
   const dev = target.anchorDevice
   const ig = iommuGroupGet(dev)
   if (ig === null) return kerr('ENODEV')
   const upstream = target.kernel.profile === 'upstream'
+  const shared = domainsOf(container)
   let owned = false
-  let attached = false
-  const claim = (): void => {
-    if (!owned) {
-      iommuGroupClaimDmaOwner(ig, target)
-      owned = true
-    }
-  }
-  const domain = iommuPagingDomainAlloc(dev)
-  const attach = (): void => {
-    claim()
-    if (!attached) {
-      iommuAttachGroup(domain, ig)
-      attached = true
-    }
-  }
   try {
-    if (upstream) attach()
-    else {
+    iommuGroupClaimDmaOwner(ig, target)
+    owned = true
+  } catch (e) {
+    // [2014]: not viable yet is not an error here (GET_DEVICE_FD checks).
+    if (upstream || !isKernelError(e, 'EPERM')) throw e
+  }
+  let sd: SharedDomain | undefined
+  if (owned) {
+    for (const d of shared) {
+      if (d.domain.owner !== devIommuFwspecGet(dev)?.iommu.ops) continue
       try {
-        attach()
+        iommuAttachGroup(d.domain, ig)
+        sd = d
+        break
       } catch (e) {
-        // [2014]: not viable yet is not an error here (GET_DEVICE_FD checks).
-        if (!isKernelError(e, 'EPERM')) throw e
+        if (!isKernelError(e)) throw e
       }
     }
-  } catch (e) {
-    if (owned) iommuGroupReleaseDmaOwner(ig)
-    iommuDomainFree(domain)
-    throw e
   }
+  let attached = sd !== undefined
+  if (sd === undefined) {
+    let domain: IommuDomain
+    try {
+      domain = iommuPagingDomainAlloc(dev)
+      if (owned) {
+        iommuAttachGroup(domain, ig)
+        attached = true
+      }
+    } catch (e) {
+      if (owned) iommuGroupReleaseDmaOwner(ig)
+      throw e
+    }
+    sd = { domain, ops: vfioDomainOps(domain, ig, dev), users: 0 }
+    shared.push(sd)
+  }
+  sd.users++
+  const mine = sd
   // [6.x] Platform devices have no MSI domain and arm64 has no arch MSI
   // isolation (msi_device_has_isolated_msi): type1 refuses them without
   // allow_unsafe_interrupts. [2014] only PCI was checked (type1 ignores it).
-  const group: VfioIommuGroup = { id: ig.id, domain: vfioDomainOps(domain, ig, dev), msiIsolated: false }
+  const group: VfioIommuGroup = { id: ig.id, domain: mine.ops, msiIsolated: false }
   return {
     group,
     get attached() {
       return attached
     },
-    ensureAttached: attach,
+    ensureAttached() {
+      if (!owned) {
+        iommuGroupClaimDmaOwner(ig, target)
+        owned = true
+      }
+      if (!attached) {
+        iommuAttachGroup(mine.domain, ig)
+        attached = true
+      }
+    },
     release() {
-      if (attached) iommuDetachGroup(domain, ig)
+      if (attached) iommuDetachGroup(mine.domain, ig)
       attached = false
-      iommuDomainFree(domain)
+      if (--mine.users === 0) {
+        iommuDomainFree(mine.domain)
+        shared.splice(shared.indexOf(mine), 1)
+      }
       if (owned) iommuGroupReleaseDmaOwner(ig)
       owned = false
     },
