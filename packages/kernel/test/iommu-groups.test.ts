@@ -43,6 +43,18 @@ test('groups are numbered from 0 in device order; sysfs links both ways; log lin
   ])
 })
 
+test('the iommu class device: /sys/class/iommu/smmu.0x000000002b400000, devices/ links, <dev>/iommu', () => {
+  const b = testBoard({ masters: [{ name: 'a', iommus: [[3]] }, { name: 'b', iommus: [[5]] }] })
+  const { k } = b
+  const dir = 'devices/platform/soc/2b400000.iommu/iommu/smmu.0x000000002b400000'
+  assert.is(sysLink(k, 'class/iommu/smmu.0x000000002b400000'), '../../devices/platform/soc/2b400000.iommu/iommu/smmu.0x000000002b400000')
+  assert.equal(k.sysfs.readdir(`${dir}/devices`), ['2c000000.master', '2c001000.master'])
+  assert.is(sysLink(k, `${dir}/devices/2c001000.master`), '../../../../2c001000.master')
+  assert.is(sysLink(k, 'devices/platform/soc/2c000000.master/iommu'), '../2b400000.iommu/iommu/smmu.0x000000002b400000')
+  deviceDel(b.dev(1))
+  assert.equal(k.sysfs.readdir(`${dir}/devices`), ['2c000000.master'])
+})
+
 test('IDA: a freed group number is reused by the next new group (lowest free first)', () => {
   const b = testBoard({ masters: [{ name: 'a', iommus: [[3]] }, { name: 'b', iommus: [[5]] }, { name: 'c', iommus: [[7]] }] })
   const { k } = b

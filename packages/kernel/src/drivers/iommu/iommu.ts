@@ -106,6 +106,17 @@ export interface IommuDevice {
   readonly fwnode: DtNode
   /** The IOMMU's own device ("2b400000.iommu"). */
   readonly dev: Device
+  /**
+   * Name of the iommu class device (iommu_device_sysfs_add), e.g.
+   * "smmu.0x000000002b400000": /sys/class/iommu/<name>, with a `devices/`
+   * link per master and an `iommu` link in each master. None if absent.
+   */
+  readonly sysfsName?: string
+}
+
+/** sysfs directory of an IOMMU's class device, relative to /sys. */
+function iommuSysfsDir(iommu: IommuDevice): string | undefined {
+  return iommu.sysfsName === undefined ? undefined : `${iommu.dev.kobjPath}/iommu/${iommu.sysfsName}`
 }
 
 /**
@@ -427,6 +438,13 @@ export function iommuGroupRemoveDevice(dev: Device): void {
 export function iommuDeviceRegister(kernel: Kernel, iommu: IommuDevice): void {
   const c = core(kernel)
   c.iommus.push(iommu)
+  const dir = iommuSysfsDir(iommu)
+  if (dir !== undefined) {
+    // iommu_device_sysfs_add: a class "iommu" device under the IOMMU's device.
+    kernel.sysfs.mkdir(`${dir}/devices`)
+    sysfsCreateLink(kernel, `${dir}/subsystem`, 'class/iommu')
+    sysfsCreateLink(kernel, `class/iommu/${iommu.sysfsName}`, dir)
+  }
   for (const bus of driverCore(kernel).buses.values()) {
     iommuHookBus(kernel, bus)
     for (const dev of [...bus.devices]) iommuProbeDevice(dev)
@@ -522,10 +540,12 @@ export function iommuProbeDevice(dev: Device): number {
     c.fwspecs.delete(dev)
     return -errnoOf(e)
   }
+  iommuDeviceLink(iommu, dev)
   let group: IommuGroup
   try {
     group = iommu.ops.deviceGroup(dev)
   } catch (e) {
+    iommuDeviceUnlink(iommu, dev)
     iommu.ops.releaseDevice(dev)
     c.fwspecs.delete(dev)
     return -errnoOf(e)
@@ -543,6 +563,7 @@ export function iommuProbeDevice(dev: Device): number {
   } catch (e) {
     devErr(dev, `Failed to add to iommu group ${group.id}: ${-errnoOf(e)}`)
     iommuGroupRemoveDevice(dev)
+    iommuDeviceUnlink(iommu, dev)
     iommu.ops.releaseDevice(dev)
     c.fwspecs.delete(dev)
     return -errnoOf(e)
@@ -556,8 +577,27 @@ export function iommuReleaseDevice(dev: Device): void {
   const fw = c.fwspecs.get(dev)
   if (fw === undefined) return
   iommuGroupRemoveDevice(dev)
+  iommuDeviceUnlink(fw.iommu, dev)
   fw.iommu.ops.releaseDevice(dev)
   c.fwspecs.delete(dev)
+}
+
+/** iommu_device_link: `<iommu>/devices/<dev>` and `<dev>/iommu`. */
+function iommuDeviceLink(iommu: IommuDevice, dev: Device): void {
+  const dir = iommuSysfsDir(iommu)
+  if (dir === undefined) return
+  const kernel = kernelOf(dev)
+  sysfsCreateLink(kernel, `${dir}/devices/${dev.name}`, dev.kobjPath)
+  sysfsCreateLink(kernel, `${dev.kobjPath}/iommu`, dir)
+}
+
+/** iommu_device_unlink. */
+function iommuDeviceUnlink(iommu: IommuDevice, dev: Device): void {
+  const dir = iommuSysfsDir(iommu)
+  if (dir === undefined) return
+  const kernel = kernelOf(dev)
+  kernel.sysfs.remove(`${dir}/devices/${dev.name}`)
+  kernel.sysfs.remove(`${dev.kobjPath}/iommu`)
 }
 
 function errnoOf(e: unknown): number {

@@ -956,7 +956,8 @@ function armSmmuDeviceProbe(kernel: Kernel, dev: Device, options: Required<ArmSm
   const list = smmusOf.get(kernel) ?? []
   list.push(smmu)
   smmusOf.set(kernel, list)
-  smmu.iommu = { ops: armSmmuOps(smmu), fwnode: np, dev }
+  // iommu_device_sysfs_add(…, "smmu.%pa", &ioaddr).
+  smmu.iommu = { ops: armSmmuOps(smmu), fwnode: np, dev, sysfsName: `smmu.0x${smmu.base.toString(16).padStart(16, '0')}` }
   iommuDeviceRegister(kernel, smmu.iommu)
   return 0
 }
