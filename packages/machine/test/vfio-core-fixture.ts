@@ -4,6 +4,7 @@
 // driver_managed_dma) whose VfioDeviceOps record what the core calls.
 import {
   IommuDomain,
+  Kernel,
   iommuDeviceRegister,
   iommuGroupAlloc,
   iommuGroupGet,
@@ -24,7 +25,13 @@ import {
   type VfioDeviceOps,
 } from '@vfio-sim/kernel'
 import { O_RDWR, O_WRONLY } from '@vfio-sim/uapi'
-import { boot, SysError, type Machine, type Process } from '../src/index.ts'
+import { SimSystem } from '@vfio-sim/sim'
+import { boot, buildBoard, Machine, SysError, type Process } from '../src/index.ts'
+
+function bootWithIommu(profile: KernelProfile, board: string): Machine {
+  const kernel = new Kernel({ sys: new SimSystem(), profile })
+  return new Machine(kernel, board, buildBoard(kernel, board, { iommu: true }))
+}
 
 /** One translation of the software IOMMU. */
 export interface FakePte {
@@ -167,8 +174,13 @@ export const DMA0 = '2c0a0000.dma'
 export const DMA1 = '2c0b0000.dma'
 
 /** Boots `board` under `profile` and sets up the VFIO core, an IOMMU and the test driver. */
-export function vfioRig(profile: KernelProfile, board = 'fvp-mmu400', opts: { failOpen?: string; noRw?: boolean; separateGroups?: boolean } = {}): VfioRig {
-  const m = boot({ board, profile })
+export function vfioRig(
+  profile: KernelProfile,
+  board = 'fvp-mmu400',
+  opts: { failOpen?: string; noRw?: boolean; separateGroups?: boolean; realIommu?: boolean } = {},
+): VfioRig {
+  // realIommu: the board's own IOMMU core + arm-smmu driver driving the MMU-400 model.
+  const m = opts.realIommu === true ? bootWithIommu(profile, board) : boot({ board, profile })
   const k = m.kernel
   vfioInit(k)
   const root = m.spawn()
