@@ -229,6 +229,8 @@ test('iova_to_phys: ATOS (PAR) and the software walk agree; unmapped → 0 with 
     iommuMap(d, 0x1000, 0xc123_4000, SZ_4K, IOMMU_PROT_READ)
     assert.is(iommuIovaToPhys(d, 0x4567_89ab), 0xc567_89ab)
     assert.is(iommuIovaToPhys(d, 0x1abc), 0xc123_4abc)
+    // Beyond the 32-bit input range (VA[31:0] would alias 0x1abc): nothing.
+    assert.is(iommuIovaToPhys(d, 0x1_0000_1abc), 0)
     const n = b.k.dmesg().length
     assert.is(iommuIovaToPhys(d, 0x2000), 0)
     assert.equal(dmesgText(b.k).slice(n).map(l => l.replace(/PAR = 0x[0-9a-f]+/, 'PAR = …')), atos

@@ -521,6 +521,8 @@ function armSmmuIovaToPhys(d: ArmSmmuDomain, iova: number): number {
   const ops = d.pgtblOps
   if (ops === null) return 0
   const smmu = d.smmu
+  // Outside the input range nothing is mapped (ATS1PR takes only VA[31:0] of an AArch32 context).
+  if (!Number.isSafeInteger(iova) || iova < 0 || iova > d.geometry.apertureEnd) return 0
   if (!smmu.features.transOps || smmu.options.softwareIovaToPhys) return ops.iovaToPhys(iova)
   // arm_smmu_iova_to_phys_hard
   const idx = d.cfg.cbndx
