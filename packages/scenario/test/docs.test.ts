@@ -36,8 +36,9 @@ blocks.forEach((src, i) => {
       return
     }
     if (first.startsWith('# not run')) {
-      const wrapped = `vfio-sim: 1\nname: fragment\nsteps:\n${src.split('\n').map(l => '  ' + l).join('\n')}`
-      parseScenario(wrapped, 'fragment.yaml')
+      // Fragments may call the groups of scenarios/lib/vfio.yaml.
+      const wrapped = `vfio-sim: 1\nname: fragment\ninclude: [lib/vfio.yaml]\nsteps:\n${src.split('\n').map(l => '  ' + l).join('\n')}`
+      parseScenario(wrapped, path.join(root, 'scenarios/fragment.yaml'))
       return
     }
     const s = parseScenario(src, path.join(root, 'docs/example.yaml'))
