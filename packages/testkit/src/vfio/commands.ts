@@ -673,3 +673,13 @@ export function vfioPrelude(env: M.VfioEnv, iommuType: 1 | 3): VfioCommand[] {
   return seq
 }
 
+
+/** A MAP_DMA command on container slot `slot` (checked against the model when run). */
+export function mapDmaCommand(slot: number, a: M.DmaMapArgs, label = `0x${a.vaddr.toString(16)}`): VfioCommand {
+  return new MapDma(slot, a, label)
+}
+
+/** An UNMAP_DMA command on container slot `slot`. */
+export function unmapDmaCommand(slot: number, a: M.DmaUnmapArgs): VfioCommand {
+  return new UnmapDma(slot, a)
+}

@@ -1,0 +1,189 @@
+// DMA containment (issue 7): with random DMA mappings made through VFIO
+// type1 and random PL330 programs started by the user process itself
+// (microcode in its own mapped memory, DMAGO through the mmapped debug
+// registers), every physical byte the DMAC writes lies in a page pinned for
+// a writable mapping of its container at that moment, and (rfc-v5) every
+// instruction byte it fetches lies in a page pinned for an EXEC mapping.
+// Physical accesses are observed on the interconnect, below the SMMU; the
+// allowed pages come from the reference model's mapping set, translated to
+// physical pages through the process's own page tables.
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import fc from 'fast-check'
+import { SimSystem, type BusAttrs } from '@vfio-sim/sim'
+import { Kernel, type KernelProfile } from '@vfio-sim/kernel'
+import { buildMemcpy, dbgGo, dbgKill } from '@vfio-sim/pl330'
+import { Machine, buildBoard, type Process } from '../src/index.ts'
+import {
+  MAP_BIT2, MAP_READ, MAP_WRITE, allMappings, fvpFacts, fvpSetupOptions, mapDmaCommand, runCommands, unmapDmaCommand,
+  vfioPrelude, vfioSetup, type MMapping, type VfioSession,
+} from '../../testkit/src/index.ts'
+
+const BOARD = 'fvp-mmu400'
+const PAGE = 0x1000
+const DRAM = { base: 0x8000_0000, end: 0x1_0000_0000 }
+const DBGSTATUS = 0xd00
+const DBGCMD = 0xd04
+const DBGINST0 = 0xd08
+const DBGINST1 = 0xd0c
+
+interface Access { readonly addr: number; readonly len: number; readonly write: boolean; readonly instr: boolean }
+
+/** The VFIO-capable configuration: a fresh boot with the IOMMU and the VFIO modules (as the flagship test). */
+function bootVfio(profile: KernelProfile): Machine {
+  const kernel = new Kernel({ sys: new SimSystem(), profile })
+  return new Machine(kernel, BOARD, buildBoard(kernel, BOARD, { iommu: true }))
+}
+
+interface Rig {
+  readonly m: Machine
+  readonly p: Process
+  readonly s: VfioSession
+  readonly regs: number
+  readonly log: Access[]
+  recording: boolean
+}
+
+function rig(profile: KernelProfile): Rig {
+  const m = bootVfio(profile)
+  // Root with every capability: RLIMIT_MEMLOCK is not what this property is about.
+  const p = m.spawn()
+  if (profile === 'upstream') p.writeFile('/sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts', 'Y')
+  const facts = { ...fvpFacts(profile, BOARD), memlockPages: null }
+  const s = vfioSetup(p, facts, fvpSetupOptions(p))
+  runCommands(s, vfioPrelude(s.env, 3))
+  const dev = s.real.deviceFds[0]!
+  const regs = p.mmap(0, PAGE, 3, 1 /* MAP_SHARED */, dev, 0)
+  const r: Rig = { m, p, s, regs, log: [], recording: false }
+  // Observe the interconnect: every span the SMMU passes on (and anything else while recording).
+  const bus = m.kernel.sys.bus
+  const read = bus.read.bind(bus)
+  const write = bus.write.bind(bus)
+  bus.read = (addr: number, dst: Uint8Array, off: number, len: number, attrs: BusAttrs): number => {
+    if (r.recording) r.log.push({ addr, len, write: false, instr: attrs.instr })
+    return read(addr, dst, off, len, attrs)
+  }
+  bus.write = (addr: number, src: Uint8Array, off: number, len: number, attrs: BusAttrs): number => {
+    if (r.recording) r.log.push({ addr, len, write: true, instr: attrs.instr })
+    return write(addr, src, off, len, attrs)
+  }
+  return r
+}
+
+/** Physical page of a user page that a live mapping pinned (the process's page tables). */
+function physOf(p: Process, vaddr: number): number {
+  const mm = p.task.mm
+  const [pg] = mm.pinUserPages(vaddr, 1, false)
+  mm.unpinUserPages([pg!])
+  return pg!.phys
+}
+
+function pagesOf(p: Process, maps: readonly MMapping[]): Set<number> {
+  const out = new Set<number>()
+  for (const mp of maps) for (let o = 0n; o < mp.size; o += BigInt(PAGE)) out.add(physOf(p, Number(mp.vaddr + o)))
+  return out
+}
+
+/** User MMIO through the mmapped registers: DMAGO `channel` at `pc` via the debug interface. */
+function go(r: Rig, channel: number, pc: number): void {
+  const { p, regs } = r
+  for (let i = 0; i < 64 && (p.read32(regs + DBGSTATUS) & 1) !== 0; i++) r.m.run({ forNs: 1000 })
+  const g = dbgGo(channel, pc, true)
+  p.write32(regs + DBGINST0, g.dbginst0)
+  p.write32(regs + DBGINST1, g.dbginst1)
+  p.write32(regs + DBGCMD, 0)
+}
+
+function kill(r: Rig, channel: number): void {
+  const { p, regs } = r
+  for (let i = 0; i < 64 && (p.read32(regs + DBGSTATUS) & 1) !== 0; i++) r.m.run({ forNs: 1000 })
+  const k = dbgKill(channel)
+  p.write32(regs + DBGINST0, k.dbginst0)
+  p.write32(regs + DBGINST1, k.dbginst1)
+  p.write32(regs + DBGCMD, 0)
+}
+
+const WINDOW = 0x10_0000
+const RW_PAGES = 16
+
+const mapArb = fc.record({
+  iovaPage: fc.integer({ min: 0, max: 7 }),
+  pages: fc.integer({ min: 1, max: 2 }),
+  vaPage: fc.integer({ min: 0, max: RW_PAGES - 2 }),
+  flags: fc.constantFrom(MAP_READ, MAP_WRITE, MAP_READ | MAP_WRITE, MAP_READ | MAP_BIT2, MAP_READ | MAP_WRITE | MAP_BIT2),
+})
+
+const progArb = fc.record({
+  kind: fc.constantFrom('memcpy', 'memcpy', 'random'),
+  // the microcode goes where a live mapping points (its index modulo their number), or to a random page
+  pcMapping: fc.option(fc.nat(), { nil: undefined, freq: 5 }),
+  mcodeVaPage: fc.integer({ min: 0, max: RW_PAGES - 1 }),
+  pcPage: fc.integer({ min: 0, max: 9 }),
+  src: fc.integer({ min: 0, max: 10 * PAGE - 1 }).map(x => WINDOW + (x & ~0xf)),
+  dst: fc.integer({ min: 0, max: 10 * PAGE - 1 }).map(x => WINDOW + (x & ~0xf)),
+  srcMapping: fc.option(fc.nat(), { nil: undefined, freq: 4 }),
+  dstMapping: fc.option(fc.nat(), { nil: undefined, freq: 4 }),
+  len: fc.constantFrom(16, 256, 4096, 8192),
+  bytes: fc.uint8Array({ minLength: 8, maxLength: 48 }),
+  unmapFirst: fc.option(fc.integer({ min: 0, max: 7 }), { nil: undefined }),
+})
+
+for (const profile of ['rfc-v5', 'upstream'] as const) {
+  test(`${profile} ${BOARD}: device writes stay in pinned writable pages, fetches in pinned executable pages`, () => {
+    let instrSeen = 0
+    let writesSeen = 0
+    fc.assert(fc.property(fc.array(mapArb, { minLength: 1, maxLength: 6 }), fc.array(progArb, { minLength: 1, maxLength: 3 }), (maps, progs) => {
+      const r = rig(profile)
+      const { s, p } = r
+      const rwBase = s.layout.rw.base
+      for (const mp of maps) {
+        // EXEC alone is not generated (see VFIO_KNOWN_DIVERGENCES); upstream bit 2 is VADDR, so READ/WRITE only.
+        const flags = profile === 'upstream' ? mp.flags & ~MAP_BIT2 : mp.flags
+        const cmd = mapDmaCommand(0, { argsz: 32, flags, vaddr: rwBase + BigInt(mp.vaPage * PAGE), iova: BigInt(WINDOW + mp.iovaPage * PAGE), size: BigInt(mp.pages * PAGE) })
+        cmd.run(s.model, s.real) // checked against the model like any command
+      }
+      progs.forEach((pg, channel) => {
+        if (pg.unmapFirst !== undefined) {
+          unmapDmaCommand(0, { argsz: 24, flags: 0, iova: BigInt(WINDOW + pg.unmapFirst * PAGE), size: BigInt(PAGE) }).run(s.model, s.real)
+        }
+        // The mappings live while this program runs (the model's view).
+        const live = allMappings(s.model.s)
+        const target = pg.pcMapping !== undefined && live.length > 0 ? live[pg.pcMapping % live.length]! : undefined
+        const pick = (i: number | undefined, dflt: number): number => (i !== undefined && live.length > 0 ? Number(live[i % live.length]!.iova) : dflt)
+        const code = pg.kind === 'memcpy'
+          ? buildMemcpy({ src: pick(pg.srcMapping, pg.src), dst: pick(pg.dstMapping, pg.dst), len: pg.len, event: channel, nonSecure: true }).bytes
+          : pg.bytes
+        const pc = target !== undefined ? Number(target.iova) : WINDOW + pg.pcPage * PAGE
+        p.poke(target !== undefined ? Number(target.vaddr) : Number(rwBase) + pg.mcodeVaPage * PAGE, code)
+        const writable = pagesOf(p, live.filter(x => x.write))
+        const executable = pagesOf(p, live.filter(x => x.exec))
+        r.log.length = 0
+        r.recording = true
+        go(r, channel, pc)
+        r.m.run({ forNs: 200_000 })
+        r.recording = false
+        kill(r, channel)
+        r.m.run({ forNs: 10_000 })
+        for (const a of r.log) {
+          if (a.addr < DRAM.base || a.addr >= DRAM.end) continue
+          if (a.write) {
+            writesSeen++
+            for (let x = a.addr - (a.addr % PAGE); x < a.addr + a.len; x += PAGE) {
+              assert.ok(writable.has(x), `program ${channel} (${pg.kind}) wrote ${a.len} bytes at phys 0x${a.addr.toString(16)}: page 0x${x.toString(16)} is not pinned for a writable mapping`)
+            }
+          } else if (a.instr) {
+            instrSeen++
+            for (let x = a.addr - (a.addr % PAGE); x < a.addr + a.len; x += PAGE) {
+              assert.ok(executable.has(x), `program ${channel} fetched ${a.len} instruction bytes at phys 0x${x.toString(16)}, not an executable mapping`)
+            }
+          }
+        }
+      })
+    }), { numRuns: 20 })
+    // The property is not vacuous: the DMAC did fetch and write through mappings.
+    assert.ok(instrSeen > 0, 'no instruction fetch observed on the bus')
+    assert.ok(writesSeen > 0, 'no device write observed on the bus')
+  })
+}
+
+test.run()
