@@ -31,8 +31,9 @@ export interface RegRef {
 export function resolveReg(table: RegTable | undefined, key: string): RegRef | string {
   const num = /^(0x[0-9a-f]+|\d+)$/i.test(key) ? Number(key) : undefined
   if (num !== undefined) {
-    const reg = table?.list.find(r => num >= r.offset && num < r.offset + r.count * r.stride && (num - r.offset) % Math.max(r.stride, 1) === 0)
-    return { reg, offset: num, label: reg === undefined ? `0x${num.toString(16)}` : reg.name }
+    const reg = table?.list.find(r => (r.count <= 1 ? num === r.offset : num >= r.offset && num < r.offset + r.count * r.stride && (num - r.offset) % r.stride === 0))
+    const label = reg === undefined ? `0x${num.toString(16)}` : reg.count > 1 ? `${reg.name}[${(num - reg.offset) / reg.stride}]` : reg.name
+    return { reg, offset: num, label }
   }
   if (table === undefined) return `register '${key}' needs a register table: map the region with regs: pl330, or give an offset`
   const m = /^([A-Za-z_]\w*)(?:\[(\d+)\])?$/.exec(key)
