@@ -1,5 +1,6 @@
 // The corpus of malformed scenarios: each file's first line says where the
-// error is and a fragment of the message (`# error: 7:5 unknown key`). Each
+// error is and a fragment of the message (`# error: 7:5 unknown key`, or
+// `# error: lib/x.yaml:5:1 …` when the error is in an included file). Each
 // must give exit status 2 and exactly that position, through the CLI.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
@@ -24,14 +25,15 @@ test('the corpus has at least 20 files', () => {
 for (const f of files) {
   const file = path.join(dir, f)
   const head = readFileSync(file, 'utf8').split('\n')[0]!
-  const m = /^# error: (\d+):(\d+) (.+)$/.exec(head)
+  const m = /^# error: (?:([\w./-]+):)?(\d+):(\d+) (.+)$/.exec(head)
   test(`malformed/${f}: exit 2 at the right position (run and check)`, async () => {
     assert.ok(m !== null, `first line must be '# error: LINE:COL fragment', got ${head}`)
-    const [, line, col, fragment] = m!
+    const [, other, line, col, fragment] = m!
+    const where = other === undefined ? file : path.join(dir, other)
     for (const cmd of ['run', 'check']) {
       const { code, out } = await cli([cmd, file])
       assert.is(code, 2, `${cmd}: exit status\n${out}`)
-      assert.ok(out.includes(`${file}:${line}:${col}: `) || out.includes(`${JSON.stringify(`${file}:${line}:${col}`)}`), `${cmd}: expected position ${line}:${col} in\n${out}`)
+      assert.ok(out.includes(`${where}:${line}:${col}: `) || out.includes(`${JSON.stringify(`${where}:${line}:${col}`)}`), `${cmd}: expected position ${where}:${line}:${col} in\n${out}`)
       assert.ok(out.includes(fragment!), `${cmd}: expected '${fragment}' in\n${out}`)
     }
   })
