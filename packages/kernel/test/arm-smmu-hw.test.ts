@@ -12,7 +12,8 @@ import {
   iommuGroupReleaseDmaOwner, iommuDetachGroup, iommuIovaToPhys, iommuMap, iommuPagingDomainAlloc, iommuSetFaultHandler, iommuUnmap,
 } from '../src/drivers/iommu/iommu.ts'
 import { armSmmuMasterSmendx, type ArmSmmuDomain } from '../src/drivers/iommu/arm/arm-smmu/arm-smmu.ts'
-import { CONTEXT_IRQ, GLOBAL_IRQ, SMMU_BASE, SZ_2M, SZ_4K, dmesgText, sysRead, sysWrite, testBoard, type TestBoard } from './arm-smmu-fixture.ts'
+import { aarch32Regime, decodeTables } from '@vfio-sim/testkit'
+import { CONTEXT_IRQ, GLOBAL_IRQ, SMMU_BASE, SZ_2M, SZ_4K, dmesgText, errOf, sysRead, sysWrite, testBoard, type TestBoard } from './arm-smmu-fixture.ts'
 
 const RW = IOMMU_PROT_READ | IOMMU_PROT_WRITE
 const GR0 = (off: number) => SMMU_BASE + off
@@ -219,6 +220,34 @@ test('module parameters: disable_bypass/force_stage (upstream, 0444) and the run
   assert.is(m.read32(0x2000), 0xabc)
   iommuUnmap(d, 0x2000, SZ_4K)
   assert.is(m.read32(0x2000), undefined)
+})
+
+test('iommu_map/unmap: alignment (EINVAL / 0 with the pr_err line), page-size split, all-or-nothing map', () => {
+  const b = nineIds('upstream')
+  const d = userDomain(b)
+  const n = b.k.dmesg().length
+  assert.is(errOf(() => iommuMap(d, 0x1001, 0xc000_0000, SZ_4K, RW)), 'EINVAL')
+  assert.is(errOf(() => iommuMap(d, 0x1000, 0xc000_0800, SZ_4K, RW)), 'EINVAL')
+  assert.is(iommuUnmap(d, 0x1000, 0x800), 0)
+  assert.equal(dmesgText(b.k).slice(n), [
+    'iommu: unaligned: iova 0x1001 pa 0x00000000c0000000 size 0x1000 min_pagesz 0x1000',
+    'iommu: unaligned: iova 0x1000 pa 0x00000000c0000800 size 0x1000 min_pagesz 0x1000',
+    'iommu: unaligned: iova 0x1000 size 0x800 min_pagesz 0x1000',
+  ])
+  // 4K up to the 2M boundary, one 2M block, then 4K pages: 3 leaves of the right sizes.
+  iommuMap(d, 0x1f_f000, 0xc01f_f000, SZ_4K + SZ_2M + SZ_4K, RW)
+  const leaves = () => decodeTables(b.k.sys.memory, aarch32Regime({ oasBits: 40 }), d.pgtblCfg.arm_lpae_s1_cfg!.ttbr).mappings.map(m => [m.va, m.size])
+  assert.equal(leaves(), [[0x1f_f000, SZ_4K], [0x20_0000, SZ_2M], [0x40_0000, SZ_4K]])
+  // A map whose second piece (a 2M block) hits an existing block fails with EEXIST;
+  // the core unmaps the 4K page it had already mapped.
+  iommuMap(d, 0x80_0000, 0xc080_0000, SZ_2M, RW)
+  assert.is(errOf(() => iommuMap(d, 0x7f_f000, 0xc100_0000 - SZ_4K, SZ_4K + SZ_2M, RW)), 'EEXIST')
+  assert.equal(leaves(), [[0x1f_f000, SZ_4K], [0x20_0000, SZ_2M], [0x40_0000, SZ_4K], [0x80_0000, SZ_2M]])
+  // Unmap stops at the first hole: [0x1f_e000, +8K) starts on one, so nothing.
+  assert.is(iommuUnmap(d, 0x1f_e000, 2 * SZ_4K), 0)
+  assert.is(iommuUnmap(d, 0x1f_f000, SZ_4K + SZ_2M + SZ_4K), SZ_4K + SZ_2M + SZ_4K)
+  assert.is(iommuUnmap(d, 0x80_0000, SZ_2M), SZ_2M)
+  assert.equal(leaves(), [])
 })
 
 test('iova_to_phys: ATOS (PAR) and the software walk agree; unmapped → 0 with "translation fault!"', () => {

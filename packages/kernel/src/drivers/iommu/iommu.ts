@@ -175,6 +175,8 @@ export class IommuDomain {
   freed = false
   /** iommu_set_fault_handler: called on a context fault; return true if handled (else the driver logs it). */
   faultHandler: IommuFaultHandler | null = null
+  /** The kernel whose log receives the core's messages about this domain (set by the driver). */
+  kernel: Kernel | null = null
 
   constructor(type: IommuDomainType, owner: IommuOps, ops: IommuDomainDrvOps, pgsizeBitmap = 0n,
     geometry: IommuDomainGeometry = { apertureStart: 0, apertureEnd: 0, forceAperture: false }) {
@@ -359,7 +361,7 @@ function iommuGroupStoreType(g: IommuGroup, data: string): number {
   if (forced !== undefined && forced !== want) return kerr('EINVAL')
   if (g.defaultDomain?.type !== want) {
     const old = g.defaultDomain
-    const dom = allocDefaultDomain(g, dev, want)
+    const dom = allocDefaultDomain(dev, want)
     g.defaultDomain = dom
     if (g.domain === old) groupSetDomain(g, dom)
     if (old !== null) freeDomainInternal(old)
@@ -375,14 +377,13 @@ function defDomainTypeFor(dev: Device): 'DMA' | 'IDENTITY' {
   return devIommuOps(dev)?.defDomainType?.(dev) ?? core(kernelOf(dev)).defaultDomainType
 }
 
-function allocDefaultDomain(g: IommuGroup, dev: Device, type: 'DMA' | 'IDENTITY'): IommuDomain {
+function allocDefaultDomain(dev: Device, type: 'DMA' | 'IDENTITY'): IommuDomain {
   const ops = devIommuOps(dev)
   if (ops === undefined) return kerr('ENODEV')
   if (type === 'IDENTITY') {
     if (ops.identityDomain === undefined) return kerr('EOPNOTSUPP')
     return ops.identityDomain
   }
-  void g
   return ops.domainAllocPaging(dev, 'DMA')
 }
 
@@ -554,7 +555,7 @@ export function iommuProbeDevice(dev: Device): number {
   iommuGroupAddDevice(group, dev)
   try {
     if (fresh || group.defaultDomain === null) {
-      const dom = allocDefaultDomain(group, dev, defDomainTypeFor(dev))
+      const dom = allocDefaultDomain(dev, defDomainTypeFor(dev))
       group.defaultDomain = dom
       groupSetDomain(group, dom)
     } else if (group.domain !== null) {
@@ -815,15 +816,9 @@ export function iommuMap(domain: IommuDomain, iova: number, paddr: number, size:
   }
 }
 
-let unalignedSink: ((domain: IommuDomain, text: string) => void) | undefined
-
-/** Where iommu_map/unmap's pr_err lines go (set by the driver that owns the kernel log). */
-export function iommuSetLogSink(fn: (domain: IommuDomain, text: string) => void): void {
-  unalignedSink = fn
-}
-
+/** pr_err with the core's "iommu: " prefix, into the domain's kernel log. */
 function printkUnaligned(domain: IommuDomain, text: string): void {
-  unalignedSink?.(domain, text)
+  domain.kernel?.printk('err', `iommu: ${text}`)
 }
 
 function hexOf(n: number): string {

@@ -362,6 +362,7 @@ export class ArmSmmuDomain extends IommuDomain {
 
   constructor(type: 'DMA' | 'UNMANAGED', smmu: ArmSmmuDevice, owner: IommuOps, ops: IommuDomainDrvOps, cfg: CbCfg, pgtblCfg: IoPgtableCfg) {
     super(type, owner, ops)
+    this.kernel = smmu.kernel
     this.smmu = smmu
     this.cfg = cfg
     this.pgtblCfg = pgtblCfg
