@@ -483,6 +483,15 @@ export class Pl330 {
     return t.icData[s * lb + off]!
   }
 
+  /** True if every instruction-cache line holding bytes `[pc, pc + len)` is resident. */
+  private linesResident(t: Pl330Thread, pc: number, len: number): boolean {
+    const lb = this.config.icacheLineBytes
+    for (let base = pc - (pc % lb); base < pc + len; base += lb) {
+      if (!t.icTag.includes(base)) return false
+    }
+    return true
+  }
+
   /** Cycles spent on line fills during the current step. */
   private fetchCycles = 0
 
@@ -499,8 +508,11 @@ export class Pl330 {
       this.ibuf[i] = b
     }
     const insn = decodeInsn(this.ibufViews[len]!, 0)
-    // Cache only instructions this thread may execute: a hit needs no further checks.
-    if (this.fastPath && !isError(insn) && allowed(insn.op, t.isManager ? 'manager' : 'channel')) {
+    // Cache only instructions this thread may execute (a hit needs no further
+    // checks) and whose bytes are all still in the instruction cache: filling
+    // the second line of an instruction that straddles two can evict the
+    // first, and a cached decode must not outlive its lines.
+    if (this.fastPath && !isError(insn) && allowed(insn.op, t.isManager ? 'manager' : 'channel') && this.linesResident(t, pc, len)) {
       const k = pc & (DC_SIZE - 1)
       this.dcTag[t.channel + 1]![k] = pc
       this.dcInsn[t.channel + 1]![k] = insn
