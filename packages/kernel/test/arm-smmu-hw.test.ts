@@ -50,6 +50,8 @@ test('probe: the Linux probe log from the ID registers', () => {
     'arm-smmu 2b400000.iommu: \tStage-1: 40-bit VA -> 40-bit IPA',
   ])
   assert.equal(b.k.irq.actionNames(GLOBAL_IRQ), ['arm-smmu global fault'])
+  // suppress_bind_attrs: the driver directory has no bind/unbind.
+  assert.equal(b.k.sysfs.readdir('bus/platform/drivers/arm-smmu'), ['2b400000.iommu', 'uevent'])
   // Without ATOS (IDR0.ATOSNS) the driver does not claim translation ops.
   const n = testBoard({ smmu: { atos: false } })
   assert.not.ok(dmesgText(n.k).includes('arm-smmu 2b400000.iommu: \taddress translation ops'))

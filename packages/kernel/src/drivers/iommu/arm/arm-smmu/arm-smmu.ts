@@ -853,6 +853,8 @@ export function armSmmuDriver(kernel: Kernel, opts: ArmSmmuOptions = {}): Device
     name: 'arm-smmu',
     bus: 'platform',
     ofMatchTable: ['arm,smmu-v1', 'arm,smmu-v2', 'arm,mmu-400', 'arm,mmu-401', 'arm,mmu-500'],
+    // As Linux: no bind/unbind files (an SMMU cannot be unbound under its masters).
+    suppressBindAttrs: true,
     probe: dev => armSmmuDeviceProbe(kernel, dev, params),
     remove: dev => armSmmuDeviceRemove(kernel, dev),
   }
