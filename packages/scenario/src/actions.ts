@@ -13,7 +13,7 @@ import { IOCTLS } from './ioctls.ts'
 import { REG_TABLES, resolveReg, type RegTable } from './regs.ts'
 import { runShell } from './shell.ts'
 import { EFD, MAP, OPEN, POLL, PROT, flagValue, symbolic } from './symbols.ts'
-import { evalInt, evalNode, evalSmall, evalText, parseDuration, parseNumberText, StepError, toNum, type Env, type Value } from './values.ts'
+import { evalInt, evalNode, evalSmall, evalText, interpolate, parseDuration, parseNumberText, StepError, toNum, type Env, type Value } from './values.ts'
 import { get, type PMap, type PNode } from './yaml.ts'
 import type { Step } from './parse.ts'
 
@@ -236,10 +236,9 @@ export function act(step: Step, p: Process, ctx: Ctx): Outcome {
       }
     }
     case 'write32': {
-      const base = evalSmall(opt(n, 'at')!, env, 'at')
-      const table = ctx.regMaps.get(base)
+      const { base, table, phys } = mmioTarget(step, ctx)
       for (const e of (main as PMap).entries) {
-        const r = resolveReg(table, e.key)
+        const r = resolveReg(table, interpolate(e.key, env, e.keyPos))
         if (typeof r === 'string') throw new StepError(e.keyPos, r)
         let value: number
         if (e.value.kind === 'map') {
@@ -252,7 +251,8 @@ export function act(step: Step, p: Process, ctx: Ctx): Outcome {
           }
         } else value = Number(evalInt(e.value, env, e.key))
         try {
-          p.write32(base + r.offset, value >>> 0)
+          if (phys) m.kernel.sys.bus.writel(base + r.offset, value >>> 0)
+          else p.write32(base + r.offset, value >>> 0)
         } catch (err) {
           return sysOutcome(err)
         }
@@ -260,14 +260,15 @@ export function act(step: Step, p: Process, ctx: Ctx): Outcome {
       return { value: 0, facets: {} }
     }
     case 'read32': {
-      const base = evalSmall(opt(n, 'at')!, env, 'at')
-      const r = resolveReg(ctx.regMaps.get(base), evalText(main, env, 'register'))
+      const { base, table, phys } = mmioTarget(step, ctx)
+      const r = resolveReg(table, evalText(main, env, 'register'))
       if (typeof r === 'string') throw new StepError(main.pos, r)
       try {
-        const v = p.read32(base + r.offset) >>> 0
+        const v = (phys ? m.kernel.sys.bus.readl(base + r.offset) : p.read32(base + r.offset)) >>> 0
         const facets: Record<string, Value> = { value: v }
         if (r.reg !== undefined) for (const [fname, f] of Object.entries(r.reg.fields)) facets[fname] = getField(v, f)
-        return { value: v, facets }
+        // as: captures the value and its named fields ($r.value, $r.CBNDX).
+        return { value: v, facets, captured: facets }
       } catch (e) {
         return sysOutcome(e)
       }
@@ -338,6 +339,22 @@ export function act(step: Step, p: Process, ctx: Ctx): Outcome {
     default:
       throw new StepError(step.pos, `action '${step.action}' is not handled by the runner`)
   }
+}
+
+/**
+ * Where an MMIO step goes: through this process's mapping (`at:`, its table
+ * from `mmap … regs:` unless the step names one), or, as QEMU's qtest
+ * `writel`/`readl` do, straight onto the interconnect at a physical address
+ * (`phys:`), which no user process could reach: a test-harness backdoor.
+ */
+function mmioTarget(step: Step, ctx: Ctx): { base: number; table: RegTable | undefined; phys: boolean } {
+  const at = get(step.node, 'at')
+  const phys = get(step.node, 'phys')
+  const regs = get(step.node, 'regs')
+  const named = regs === undefined ? undefined : REG_TABLES.get(evalText(regs, ctx.env, 'regs'))
+  if (phys !== undefined) return { base: evalSmall(phys, ctx.env, 'phys'), table: named, phys: true }
+  const base = evalSmall(at!, ctx.env, 'at')
+  return { base, table: named ?? ctx.regMaps.get(base), phys: false }
 }
 
 function ioctl(step: Step, p: Process, ctx: Ctx): Outcome {

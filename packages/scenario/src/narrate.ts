@@ -50,8 +50,19 @@ export class Narrator {
         this.walk.push(`L${arg(r, 'level')} ${arg(r, 'addr')} = ${arg(r, 'desc')} (${arg(r, 'kind')})`)
         return
       case 'smmu_perm':
-        if (r.args[3] === true) this.flushWalk(`${arg(r, 'access')} allowed (${arg(r, 'perms')})`)
+        if (r.args[3] === true) {
+          // A permission check after a TLB hit has no walk to end: stay silent.
+          if (this.walk.length > 0) this.flushWalk(`${arg(r, 'access')} allowed (${arg(r, 'perms')})`)
+          this.match = undefined
+        }
         else this.walk.push(`${arg(r, 'access')} against ${arg(r, 'perms')} is not allowed`)
+        return
+      case 'smmu_stall':
+        this.walk.push(`transaction stalled`)
+        return
+      case 'smmu_resume':
+        this.flushWalk()
+        this.lines.push(`    [${r.track}] RESUME ${arg(r, 'action')}: ${arg(r, 'waiters')} stalled transaction(s) released`)
         return
       case 'smmu_fault':
         this.flushWalk(`${arg(r, 'kind')} fault at ${arg(r, 'va')} (FSR ${arg(r, 'fsr')}) → ${arg(r, 'outcome')}`)

@@ -264,6 +264,9 @@ function checkActionDetails(action: string, main: PNode, n: PMap): void {
       const t = scalarText(r, 'a register table name')
       if (!REG_TABLES.has(t)) fail(r.pos, `unknown register table '${t}'; expected one of: ${[...REG_TABLES.keys()].join(', ')}`)
     }
+    if ((action === 'read32' || action === 'write32') && (get(n, 'at') === undefined) === (get(n, 'phys') === undefined)) {
+      fail(main.pos, `a '${action}' step needs either at: (a device mapping of this process) or phys: (a physical address, accessed by the test harness)`)
+    }
     if (action === 'mmap' && main.kind === 'map') {
       for (const e of main.entries) {
         if (!['fd', 'length', 'prot', 'flags', 'offset', 'addr'].includes(e.key)) fail(e.keyPos, `unknown mmap argument '${e.key}'; expected fd, length, prot, flags, offset, addr`)
@@ -389,7 +392,7 @@ export function parseScenario(text: string, file: string, opts: ParseOptions = {
   if (inc !== undefined) {
     for (const item of inc.kind === 'seq' ? inc.items : [inc]) {
       const rel = scalarText(item, 'a file to include')
-      const target = path.join(path.dirname(file), rel)
+      const target = path.resolve(path.dirname(file), rel)
       let src: string
       try {
         src = readFile(target)

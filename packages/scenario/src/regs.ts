@@ -5,6 +5,7 @@
  * `FTR[2]`, `CSR[0]`.
  */
 import { PL330_REGS } from '@vfio-sim/pl330'
+import { mmu400Registers, resolveConfig } from '@vfio-sim/mmu400'
 import type { Register } from '@vfio-sim/sim'
 
 /** A register table by name. */
@@ -15,7 +16,11 @@ export interface RegTable {
 }
 
 /** Register tables by the name scenarios use. */
-export const REG_TABLES: ReadonlyMap<string, RegTable> = new Map([['pl330', PL330_REGS as RegTable]])
+export const REG_TABLES: ReadonlyMap<string, RegTable> = new Map([
+  ['pl330', PL330_REGS as RegTable],
+  // The MMU-400 in its default configuration (8 context banks, as the boards have).
+  ['mmu400', mmu400Registers(resolveConfig()).table as RegTable],
+])
 
 /** A resolved register reference. */
 export interface RegRef {
