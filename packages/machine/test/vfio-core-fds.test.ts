@@ -102,6 +102,13 @@ for (const profile of PROFILES) {
     assert.is(errno(() => p.ioctl(c2, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU)), 'EINVAL')
     // With an IOMMU set, unknown requests are ENOTTY (type1's default).
     assert.is(errno(() => p.ioctl(c2, 0x3b7f, 0)), 'ENOTTY')
+    // No read/write on a container; mmap went to the IOMMU driver in 2014 (EINVAL), is absent now (ENODEV).
+    assert.is(errno(() => p.read(c2, new Uint8Array(8))), 'EINVAL')
+    assert.is(errno(() => p.write(c2, new Uint8Array(8))), 'EINVAL')
+    assert.is(errno(() => p.mmap(0, 4096, 3, 1, c2, 0)), profile === 'upstream' ? 'ENODEV' : 'EINVAL')
+    // The group fd has none of them either.
+    assert.is(errno(() => p.read(g, new Uint8Array(8))), 'EINVAL')
+    assert.is(errno(() => p.mmap(0, 4096, 3, 1, g, 0)), 'ENODEV')
   })
 }
 

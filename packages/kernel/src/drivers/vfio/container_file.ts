@@ -32,8 +32,12 @@ export const VFIO_CONTAINER_FOPS: FileOperations = {
     return c.container.ioctl(vfioTask(task), cmd, arg)
   },
   // [2014]/[5.15] forwarded read/write/mmap to the IOMMU driver, which (type1)
-  // had none: -EINVAL either way, the VFS default for read/write. [6.x] has no
+  // had none: -EINVAL, the VFS default for read/write too. [6.x] has no
   // read/write/mmap in vfio_fops (read/write: -EINVAL; mmap: -ENODEV).
+  mmap(file) {
+    const c = file.priv as VfioContainerFile | undefined
+    return kerr(c?.container.profile === 'rfc-v5' ? 'EINVAL' : 'ENODEV')
+  },
   release(file) {
     // Only the file's reference goes: attached groups keep the container.
     file.priv = undefined
