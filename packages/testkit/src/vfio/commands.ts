@@ -25,6 +25,8 @@ export interface VfioProc {
   ioctl(fd: number, request: number, arg?: number | Uint8Array): number
   read(fd: number, buf: Uint8Array, pos?: number): number
   write(fd: number, bytes: Uint8Array | string, pos?: number): number
+  mmap(addr: number, length: number, prot: number, flags: number, fd: number, offset: number): number
+  munmap(vaddr: number, length: number): void
 }
 
 /** The real side of a model run. */
@@ -430,6 +432,40 @@ class DeviceNoArg implements VfioCommand {
   toString(): string { return this.req === VFIO_IOCTL.DEVICE_RESET ? `DEVICE_RESET(d${this.slot})` : `ioctl(d${this.slot}, 0x${this.req.toString(16)})` }
 }
 
+class ReadRegion implements VfioCommand {
+  readonly slot: number
+  readonly pos: number
+  readonly n: number
+  constructor(slot: number, pos: number, n: number) { this.slot = slot; this.pos = pos; this.n = n }
+  check(m: Readonly<VfioModelBox>): boolean { return m.s.deviceSlots[this.slot] !== null }
+  run(m: VfioModelBox, r: VfioReal): void {
+    const st = M.regionRead(m.s, r.env, this.slot, this.pos, this.n)
+    const b = filled(this.n + 8, 0xa5)
+    const got = step(m, r, this.toString(), st, () => r.p.read(r.deviceFds[this.slot]!, b.subarray(0, this.n), this.pos))
+    // bytes past the count returned (and past the buffer) are untouched
+    const n = 'ret' in got ? got.ret : 0
+    if (b.subarray(n).some(x => x !== 0xa5)) throw new Error(`${this.toString()}: bytes written past the ${n} returned`)
+  }
+  toString(): string { return `pread(d${this.slot}, ${this.n}, 0x${this.pos.toString(16)})` }
+}
+
+class MmapRegion implements VfioCommand {
+  readonly slot: number
+  readonly a: M.RegionMmapArgs
+  constructor(slot: number, a: M.RegionMmapArgs) { this.slot = slot; this.a = a }
+  check(m: Readonly<VfioModelBox>): boolean { return m.s.deviceSlots[this.slot] !== null }
+  run(m: VfioModelBox, r: VfioReal): void {
+    const a = this.a
+    const st = M.regionMmap(m.s, r.env, this.slot, a)
+    const got = step(m, r, this.toString(), st, () => r.p.mmap(0, a.length, a.prot, a.shared ? 1 : 2, r.deviceFds[this.slot]!, a.offset))
+    if ('ret' in got) r.p.munmap(got.ret, a.length)
+  }
+  toString(): string {
+    const a = this.a
+    return `mmap(d${this.slot}, len 0x${a.length.toString(16)}, prot ${a.prot}, ${a.shared ? 'MAP_SHARED' : 'MAP_PRIVATE'}, off 0x${a.offset.toString(16)})`
+  }
+}
+
 class ReadEventfd implements VfioCommand {
   check(): boolean { return true }
   run(m: VfioModelBox, r: VfioReal): void {
@@ -554,6 +590,8 @@ export const VFIO_KNOWN_DIVERGENCES: readonly string[] = [
 export function vfioCommandArbs(env: M.VfioEnv, layout: VfioLayout): fc.Arbitrary<VfioCommand>[] {
   const cslot = fc.integer({ min: 0, max: 1 })
   const dslot = fc.integer({ min: 0, max: 2 })
+  // Mostly the slot the usual opening fills.
+  const dslot0 = fc.oneof({ weight: 3, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: dslot })
   const v5 = env.profile === 'rfc-v5'
   const devIdx = fc.integer({ min: 0, max: env.devices.length - 1 })
   const mapFlags = fc.oneof(
@@ -599,7 +637,7 @@ export function vfioCommandArbs(env: M.VfioEnv, layout: VfioLayout): fc.Arbitrar
       { weight: 6, arbitrary: cslot.map(s => new SetContainer({ kind: 'container', slot: s })) },
       { weight: 1, arbitrary: fc.constantFrom<M.SetContainerTarget>({ kind: 'closed' }, { kind: 'negative' }, { kind: 'eventfd' }).map(t => new SetContainer(t)) },
     ),
-    fc.tuple(fc.oneof({ weight: 6, arbitrary: devIdx.map(i => env.devices[i]!.name) }, { weight: 1, arbitrary: fc.constantFrom(...names) }), dslot).map(([n, s]) => new GetDeviceFd(n, s)),
+    fc.tuple(fc.oneof({ weight: 3, arbitrary: devIdx.map(i => env.devices[i]!.name) }, { weight: 1, arbitrary: fc.constantFrom(...names) }), dslot).map(([n, s]) => new GetDeviceFd(n, s)),
   )
   const containerQueries: fc.Arbitrary<VfioCommand> = fc.oneof(
     cslot.map(s => new ContainerIntIoctl(s, 'version', 0)),
@@ -620,10 +658,20 @@ export function vfioCommandArbs(env: M.VfioEnv, layout: VfioLayout): fc.Arbitrar
     fc.constantFrom(VFIO_IOCTL.DEVICE_GET_INFO, VFIO_IOCTL.IOMMU_MAP_DMA, 0x3b7f).map(q => new GroupOther(q)),
   )
   const device: fc.Arbitrary<VfioCommand> = fc.oneof(
-    fc.tuple(dslot, fc.constantFrom<'info' | 'region' | 'irq'>('info', 'region', 'irq'), fc.constantFrom(12, 15, 16, 20, 32, 36), fc.constantFrom(0, 0, 1, 8, 9)).map(([s, k, a, i]) => new DeviceInfo(s, k, a, i)),
-    fc.tuple(dslot, fc.constantFrom(VFIO_IOCTL.DEVICE_RESET, VFIO_IOCTL.DEVICE_RESET, 0x3b7f, VFIO_IOCTL.IOMMU_GET_INFO)).map(([s, q]) => new DeviceNoArg(s, q)),
+    fc.tuple(dslot0, fc.constantFrom<'info' | 'region' | 'irq'>('info', 'region', 'irq'), fc.constantFrom(12, 15, 16, 20, 32, 36), fc.constantFrom(0, 0, 1, 8, 9)).map(([s, k, a, i]) => new DeviceInfo(s, k, a, i)),
+    fc.tuple(dslot0, fc.constantFrom(VFIO_IOCTL.DEVICE_RESET, VFIO_IOCTL.DEVICE_RESET, 0x3b7f, VFIO_IOCTL.IOMMU_GET_INFO)).map(([s, q]) => new DeviceNoArg(s, q)),
   )
-  const irqs = fc.tuple(dslot, irqArgs).map(([s, a]) => new SetIrqs(s, a))
+  const region: fc.Arbitrary<VfioCommand> = fc.oneof(
+    fc.tuple(dslot0, fc.constantFrom(0, 1), fc.constantFrom(0, 1, 2, 3, 4, 0x20, 0xffc, 0xffe, 0xfff, 0x1000, 0x2000), fc.constantFrom(1, 2, 3, 4, 5, 8, 16))
+      .map(([s, i, off, n]) => new ReadRegion(s, i * 2 ** 40 + off, n)),
+    fc.tuple(dslot0, fc.record({
+      length: fc.constantFrom(0x1000, 0x800, 0x2000, 0),
+      prot: fc.constantFrom(1, 3, 2),
+      shared: fc.oneof({ weight: 4, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
+      offset: fc.constantFrom(0, 0, 0x1000, 0x800, 2 ** 40),
+    })).map(([s, a]) => new MmapRegion(s, a)),
+  )
+  const irqs = fc.tuple(dslot0, irqArgs).map(([s, a]) => new SetIrqs(s, a))
   // Well-formed IRQ operations on two indexes, so trigger/mask state builds up.
   const validIrq = fc.tuple(fc.oneof({ weight: 4, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: dslot }), fc.integer({ min: 0, max: 1 }), fc.constantFrom(
     { flags: IRQ_SET.ACTION_TRIGGER | IRQ_SET.DATA_EVENTFD, data: { kind: 'eventfd', fd: 'efd' } as M.IrqData },
@@ -647,7 +695,7 @@ export function vfioCommandArbs(env: M.VfioEnv, layout: VfioLayout): fc.Arbitrar
     map, map, validMap, validMap,
     unmap, unmap, unmap,
     cslot.map(s => new ProbeMappings(s, layout.window, layout.rw.base)),
-    group, device,
+    group, device, region,
     irqs, validIrq, validIrq,
     fc.constant(new ReadEventfd()),
     binding,

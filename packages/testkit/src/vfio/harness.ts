@@ -98,7 +98,7 @@ const FVP_DMA0: M.EnvDevice = {
 const FVP_DMA1: M.EnvDevice = { ...FVP_DMA0, name: '2c0b0000.dma', regions: [{ base: 0x2c0b_0000n, size: 0x1000n }] }
 
 /** RLIMIT_MEMLOCK (pages) the model-run process gets, without CAP_IPC_LOCK. */
-export const VFIO_MODEL_MEMLOCK_PAGES = 12
+export const VFIO_MODEL_MEMLOCK_PAGES = 6
 
 /**
  * The environment facts of an FVP board per profile, each from the spec or a

@@ -814,6 +814,51 @@ export function deviceReset(s: VfioModel, env: VfioEnv, slot: number): Step {
   return env.hasReset ? { out: ok(0), next: s } : fail(s, 'EINVAL')
 }
 
+/** pread(device fd, n bytes, pos = index << 40 | off) (§10.5, §15.24): EINVAL, or min(n, size − off). */
+export function regionRead(s: VfioModel, env: VfioEnv, slot: number, pos: number, n: number): Step {
+  const dev = slotDevice(s, env, slot)
+  if (dev === undefined) return fail(s, 'EBADF')
+  const index = Math.floor(pos / 2 ** 40)
+  const off = BigInt(pos % 2 ** 40)
+  const r = dev.regions[index]
+  if (r === undefined || off >= r.size) return fail(s, 'EINVAL')
+  return { out: ok(Number(r.size - off < BigInt(n) ? r.size - off : BigInt(n))), next: s }
+}
+
+/** A device-fd mmap request. */
+export interface RegionMmapArgs {
+  readonly length: number
+  readonly prot: number
+  readonly shared: boolean
+  readonly offset: number
+}
+
+/**
+ * mmap(device fd) (§10.6, §15.25): the mm core refuses a zero length or an
+ * unaligned offset; then MAP_SHARED, the region index, its MMAP/READ/WRITE
+ * flags and the page range inside the region are checked (EINVAL); success
+ * returns an address (the command unmaps it again).
+ */
+export function regionMmap(s: VfioModel, env: VfioEnv, slot: number, a: RegionMmapArgs): Step {
+  const dev = slotDevice(s, env, slot)
+  if (dev === undefined) return fail(s, 'EBADF')
+  const pg = Number(PAGE)
+  if (a.length === 0 || a.offset % pg !== 0) return fail(s, 'EINVAL')
+  if (!a.shared) return fail(s, 'EINVAL')
+  const index = Math.floor(a.offset / 2 ** 40)
+  const r = dev.regions[index]
+  if (r === undefined) return fail(s, 'EINVAL')
+  const aligned = (r.base & (PAGE - 1n)) === 0n && (r.size & (PAGE - 1n)) === 0n
+  const flags = aligned ? env.regionFlags : env.regionFlags & ~REGION_MMAP
+  if ((flags & REGION_MMAP) === 0) return fail(s, 'EINVAL')
+  if ((a.prot & 1) !== 0 && (flags & 1) === 0) return fail(s, 'EINVAL')
+  if ((a.prot & 2) !== 0 && (flags & 2) === 0) return fail(s, 'EINVAL')
+  const start = BigInt(a.offset % 2 ** 40)
+  const len = BigInt(Math.ceil(a.length / pg) * pg)
+  if (r.size < PAGE || start + len > r.size) return fail(s, 'EINVAL')
+  return { out: { ret: -1 }, next: s }
+}
+
 /** Any other request on a device fd → ENOTTY (§10.10b). */
 export function deviceOther(s: VfioModel): Step {
   return fail(s, 'ENOTTY')
