@@ -36,19 +36,12 @@ export const VFIO_DEVICE_FEATURE_MASK = 0xffff
 export const VFIO_DEVICE_FEATURE_GET = 1 << 16
 export const VFIO_DEVICE_FEATURE_SET = 1 << 17
 export const VFIO_DEVICE_FEATURE_PROBE = 1 << 18
-/** Features the core itself implements (migration, dirty logging): -ENOTTY without migration/logging ops. */
-const CORE_FEATURES: readonly number[] = [
-  1, // MIGRATION
-  2, // MIG_DEVICE_STATE
-  6, // DMA_LOGGING_START
-  7, // DMA_LOGGING_STOP
-  8, // DMA_LOGGING_REPORT
-  9, // MIG_DATA_SIZE
-]
-
 /**
  * vfio_ioctl_device_feature() for a device without migration or dirty
- * logging ops and without a device_feature op (vfio-platform, vfio-amba).
+ * logging ops and without a device_feature op (vfio-platform, vfio-amba):
+ * the header is checked, then every feature is -ENOTTY (the core's own
+ * features need ops the device lacks; "no device_feature op" was -EINVAL
+ * until the 2025 patch "vfio: return -ENOTTY for unsupported device feature").
  */
 function deviceFeature(arg: number, task: Parameters<NonNullable<FileOperations['ioctl']>>[3]): number {
   const b = task.mm.copyFromUser(arg, 8)
@@ -58,8 +51,7 @@ function deviceFeature(arg: number, task: Parameters<NonNullable<FileOperations[
   if (argsz < 8) return kerr('EINVAL')
   if ((flags & ~(VFIO_DEVICE_FEATURE_MASK | VFIO_DEVICE_FEATURE_SET | VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_PROBE)) !== 0) return kerr('EINVAL')
   if ((flags & VFIO_DEVICE_FEATURE_PROBE) === 0 && (flags & VFIO_DEVICE_FEATURE_SET) !== 0 && (flags & VFIO_DEVICE_FEATURE_GET) !== 0) return kerr('EINVAL')
-  if (CORE_FEATURES.includes(flags & VFIO_DEVICE_FEATURE_MASK)) return kerr('ENOTTY')
-  return kerr('EINVAL') // no device_feature op
+  return kerr('ENOTTY')
 }
 
 /** The device file's operations (`vfio_device_fops`). */
