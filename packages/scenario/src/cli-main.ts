@@ -72,12 +72,14 @@ Options:
 
 Lists the boards a scenario may name, and the profiles. --dts prints a board's device tree.
 `,
-  repl: `Usage: vfio-sim repl [--board <name>] [--profile <rfc-v5|upstream>] [--iommu]
+  repl: `Usage: vfio-sim repl [--board <name>] [--profile <rfc-v5|upstream>] [--iommu] [--include <lib.yaml>]...
 
 Boots a machine and reads steps one per line, in the scenario language
 (sh: cat /sys/bus/platform/devices/2c0a0000.dma/driver_override). --iommu boots
-the IOMMU and VFIO modules (as a scenario's iommu: true). .help lists the
-actions, .quit leaves.
+the IOMMU and VFIO modules (as a scenario's iommu: true); --include makes a
+library's groups callable (call: bind-vfio, with: {bus: platform, dev: 2c0a0000.dma}).
+.help lists the actions, .names the captured names, .dmesg the kernel log,
+.quit leaves.
 `,
 }
 
@@ -200,14 +202,14 @@ async function command(cmd: string, args: readonly string[], io: CliIo): Promise
       return 0
     }
     case 'repl': {
-      const { values } = parseArgs({ args: [...args], options: { board: { type: 'string' }, profile: { type: 'string' }, iommu: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } })
+      const { values } = parseArgs({ args: [...args], options: { board: { type: 'string' }, profile: { type: 'string' }, iommu: { type: 'boolean' }, include: { type: 'string', multiple: true }, help: { type: 'boolean', short: 'h' } } })
       if (values.help) return help(io, cmd)
       const board = values.board ?? 'fvp-mmu400'
       const profile = values.profile ?? 'rfc-v5'
       if (!boardNames().includes(board)) throw new UsageError(`unknown board '${board}'; known: ${boardNames().join(', ')}`)
       if (profile !== 'rfc-v5' && profile !== 'upstream') throw new UsageError(`unknown profile '${profile}'`)
       const rl = createInterface({ input: io.stdin ?? process.stdin, terminal: false })
-      return runRepl(rl, { board, profile }, io, { iommu: values.iommu === true })
+      return runRepl(rl, { board, profile }, io, { iommu: values.iommu === true, include: values.include ?? [] })
     }
   }
   return 2

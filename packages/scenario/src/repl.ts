@@ -7,7 +7,8 @@
 import type { Interface } from 'node:readline'
 import { ScenarioSyntaxError } from './errors.ts'
 import { fmt, type Outcome } from './expect.ts'
-import { parseScenario, type Variant } from './parse.ts'
+import path from 'node:path'
+import { parseScenario, type Group, type Variant } from './parse.ts'
 import { Session, Stop } from './runner.ts'
 import { ACTIONS } from './steps.ts'
 
@@ -20,8 +21,19 @@ export interface ReplIo {
 }
 
 /** Reads lines until end of input or `.quit`; returns the exit status (0). */
-export async function runRepl(lines: AsyncIterable<string> | Interface, variant: Variant, io: ReplIo, opts: { readonly iommu?: boolean } = {}): Promise<number> {
+export async function runRepl(lines: AsyncIterable<string> | Interface, variant: Variant, io: ReplIo, opts: { readonly iommu?: boolean; readonly include?: readonly string[] } = {}): Promise<number> {
   const session = new Session(variant, { iommu: opts.iommu === true })
+  // Groups of the included libraries, checked like a scenario's include:.
+  const include = (opts.include ?? []).map(f => path.resolve(f))
+  const header = include.length > 0 ? `include: [${include.map(f => JSON.stringify(f)).join(', ')}]\n` : ''
+  let groups = new Map<string, Group>()
+  try {
+    groups = new Map(parseScenario(`vfio-sim: 1\nname: repl\n${header}steps: []\n`, '<repl>').groups)
+  } catch (e) {
+    io.stdout(`error: ${(e as Error).message}\n`)
+    return 2
+  }
+  session.useGroups(groups)
   io.stdout(`vfio-sim repl on ${variant.board} (${variant.profile}). .help for the actions, .quit to leave.\n`)
   let n = 0
   for await (const raw of lines as AsyncIterable<string>) {
@@ -42,7 +54,7 @@ export async function runRepl(lines: AsyncIterable<string> | Interface, variant:
     }
     n++
     const body = line.replace(/^-\s*/, '')
-    const text = `vfio-sim: 1\nname: repl\nsteps:\n  - ${body.startsWith('{') ? body : `{ ${body} }`}\n`
+    const text = `vfio-sim: 1\nname: repl\n${header}steps:\n  - ${body.startsWith('{') ? body : `{ ${body} }`}\n`
     let step
     try {
       step = parseScenario(text, '<repl>').steps[0]!

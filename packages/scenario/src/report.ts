@@ -49,7 +49,7 @@ export function formatTap(items: readonly ReportItem[]): string {
     if (r.ok) {
       out.push(`ok ${n} - ${runTitle(r)}`)
       const skipped = r.steps.filter(s => s.status === 'skip').length
-      out.push(`  # ${r.steps.length - skipped} steps${skipped > 0 ? `, ${skipped} skipped on this variant` : ''}, ${r.timeNs} ns virtual time`)
+      out.push(`# ${r.steps.length - skipped} steps${skipped > 0 ? `, ${skipped} skipped on this variant` : ''}, ${r.timeNs} ns virtual time`)
       return
     }
     const f = r.failure!

@@ -124,6 +124,15 @@ test('asm and disasm: round trip, and assembler errors as file:line:col with exi
   assert.match(e.err, new RegExp(`prog\\.s:2:3: `))
 })
 
+test('two runs of the same files print byte-identical TAP and write byte-identical traces', async () => {
+  const t1 = path.join(dir, 'a.json')
+  const t2 = path.join(dir, 'b.json')
+  const a = await cli(['run', '--trace', t1, failing])
+  const b = await cli(['run', '--trace', t2, failing])
+  assert.is(a.out, b.out)
+  assert.is(readFileSync(t1, 'utf8'), readFileSync(t2, 'utf8'))
+})
+
 test('boards lists every board and the profiles', async () => {
   const r = await cli(['boards'])
   assert.is(r.code, 0)

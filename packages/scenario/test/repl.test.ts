@@ -2,6 +2,7 @@
 // are printed, never thrown.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
+import { fileURLToPath } from 'node:url'
 import { runRepl } from '../src/repl.ts'
 
 async function repl(lines: string[]): Promise<string> {
@@ -39,6 +40,18 @@ test('malformed lines give the parser message; .quit stops', async () => {
   assert.match(out, /unknown action 'opne' \(did you mean open\?\)/)
   assert.match(out, /unknown ioctl 'VFIO_NOPE'/)
   assert.not.match(out, /soc/)
+})
+
+test('--include makes a library\'s groups callable; the VFIO boot with iommu', async () => {
+  let out = ''
+  async function* gen(): AsyncIterable<string> {
+    yield* ['call: bind-vfio, with: {bus: platform, dev: 2c0a0000.dma}', 'check: $group', 'call: nope']
+  }
+  await runRepl(gen(), { board: 'fvp-mmu400', profile: 'rfc-v5' }, { stdout: s => { out += s } }, { iommu: true, include: [fileURLToPath(new URL('../../../scenarios/lib/vfio.yaml', import.meta.url))] })
+  const lines = out.split('\n')
+  assert.is(lines[1], '../../../../kernel/iommu_groups/0')
+  assert.is(lines[2], '0')
+  assert.match(lines[3]!, /unknown group 'nope'; defined groups: bind-vfio, container, device/)
 })
 
 test.run()
