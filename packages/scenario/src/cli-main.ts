@@ -9,7 +9,7 @@ import type { Readable } from 'node:stream'
 import { boardNames, boardSource } from '@vfio-sim/machine'
 import { disassembleToText, tryAssemble, formatListing } from '@vfio-sim/pl330'
 import { loadFiles, runFiles } from './files.ts'
-import { closingLine, exitCode, formatReport, type ReportFormat, type ReportItem } from './report.ts'
+import { exitCode, formatReport, type ReportFormat, type ReportItem } from './report.ts'
 import { runRepl } from './repl.ts'
 
 /** Where the CLI writes, and what it knows of its terminal. */
@@ -228,4 +228,3 @@ function writeTraces(out: string, items: readonly ReportItem[]): void {
   })
 }
 
-export { closingLine }

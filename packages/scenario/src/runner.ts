@@ -11,10 +11,10 @@ import { SimSystem } from '@vfio-sim/sim'
 import { ChromeTraceSink, defineTraceEvents, formatTraceRecord, RingSink, type TraceRecord } from '@vfio-sim/sim'
 import type { Pos } from './errors.ts'
 import { act, type Ctx } from './actions.ts'
-import { check, fmt, type Outcome } from './expect.ts'
+import { check, type Outcome } from './expect.ts'
 import type { Group, IommuBoot, Scenario, Step, Variant } from './parse.ts'
 import { evalNode, StepError, type Env, type Value } from './values.ts'
-import { get, type PNode } from './yaml.ts'
+import { get } from './yaml.ts'
 import { Narrator } from './narrate.ts'
 
 /** Trace events of the runner itself: one slice per step, on the `scenario/steps` track. */
@@ -288,7 +288,7 @@ export function runScenario(s: Scenario, variant: Variant, opts: RunOptions = {}
   session.useGroups(s.groups)
   let failure: Failure | undefined
   try {
-    for (const prm of s.params) session.env.set(prm.name, evalParam(prm.value, session.env))
+    for (const prm of s.params) session.env.set(prm.name, evalNode(prm.value, session.env))
     session.runSteps(s.steps, '')
   } catch (e) {
     if (e instanceof Stop) failure = e.failure
@@ -307,8 +307,4 @@ export function runScenario(s: Scenario, variant: Variant, opts: RunOptions = {}
   }
 }
 
-function evalParam(n: PNode, env: Env): Value {
-  return evalNode(n, env)
-}
 
-export { fmt }
