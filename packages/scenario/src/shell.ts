@@ -69,7 +69,7 @@ export function checkShell(line: string): string | undefined {
 }
 
 function fail(e: unknown, out: string): Outcome {
-  if (e instanceof SysError) return { errno: e.code, syscall: e.syscall, value: out, facets: { out, errno: e.code } }
+  if (e instanceof SysError) return { errno: e.code, syscall: e.syscall, value: out, facets: { out, errno: e.code, syscall: e.syscall } }
   throw e
 }
 
