@@ -59,7 +59,7 @@ export class VfioGroup {
    */
   iommuGroupGone = false
   /** A device of the group (any) stands for the IOMMU group in IOMMU-core calls. */
-  private anchor: Device
+  private readonly anchor: Device
 
   constructor(kernel: Kernel, id: number, anchor: Device) {
     this.kernel = kernel
@@ -72,9 +72,9 @@ export class VfioGroup {
     return `vfio/${this.id}`
   }
 
-  /** A device of the IOMMU group. */
+  /** A device of the IOMMU group: a registered VFIO device if there is one, else the group's first. */
   get anchorDevice(): Device {
-    return this.anchor
+    return this.devices[0]?.dev ?? this.anchor
   }
 
   /** Devices of the group with at least one open device fd. */
@@ -95,9 +95,9 @@ export class VfioGroup {
   get viable(): boolean {
     if (this.kernel.profile === 'upstream') {
       if (this.container !== undefined) return true
-      return !vfioIommuGroupDmaOwnerClaimed(this.anchor)
+      return !vfioIommuGroupDmaOwnerClaimed(this.anchorDevice)
     }
-    return vfioIommuGroupDevices(this.anchor).every(
+    return vfioIommuGroupDevices(this.anchorDevice).every(
       d => d.driver === null || this.devices.some(v => v.dev === d) || VFIO_DRIVER_WHITELIST_2014.includes(d.driver.name),
     )
   }

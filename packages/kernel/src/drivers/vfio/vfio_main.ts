@@ -31,10 +31,13 @@ export function vfioDeviceOfFile(file: OpenFile): VfioDevice | undefined {
   return file.fops === VFIO_DEVICE_FOPS ? (file.priv as VfioDeviceFile | undefined)?.vdev : undefined
 }
 
-/** `struct vfio_device_feature` flag bits (include/uapi/linux/vfio.h). */
+/** `vfio_device_feature.flags`: the feature number (include/uapi/linux/vfio.h). */
 export const VFIO_DEVICE_FEATURE_MASK = 0xffff
+/** `vfio_device_feature.flags`: read the feature. */
 export const VFIO_DEVICE_FEATURE_GET = 1 << 16
+/** `vfio_device_feature.flags`: write the feature. */
 export const VFIO_DEVICE_FEATURE_SET = 1 << 17
+/** `vfio_device_feature.flags`: only ask whether GET/SET is supported. */
 export const VFIO_DEVICE_FEATURE_PROBE = 1 << 18
 /**
  * vfio_ioctl_device_feature() for a device without migration or dirty
