@@ -511,7 +511,11 @@ class Unbind implements VfioCommand {
   readonly dev: number
   readonly vfio: boolean
   constructor(dev: number, vfio: boolean) { this.dev = dev; this.vfio = vfio }
-  check(m: Readonly<VfioModelBox>): boolean { return !this.vfio || bindingQuiet(m.s) }
+  check(m: Readonly<VfioModelBox>): boolean {
+    // A vfio device with no open fd may leave while a sibling keeps the group (and its node) alive.
+    const keepsGroup = m.s.devices[this.dev]!.openCount === 0 && m.s.devices.some((d, i) => i !== this.dev && d.driver === M.VFIO_PLATFORM)
+    return !this.vfio || bindingQuiet(m.s) || keepsGroup
+  }
   run(m: VfioModelBox, r: VfioReal): void {
     const drv = this.vfio ? M.VFIO_PLATFORM : r.bootDriver
     const name = r.env.devices[this.dev]!.name
