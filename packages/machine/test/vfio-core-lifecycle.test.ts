@@ -248,6 +248,30 @@ for (const profile of PROFILES) {
 }
 
 for (const profile of PROFILES) {
+  test(`${profile}: after chown of /dev/vfio/N an unprivileged user runs the sequence; RLIMIT_MEMLOCK limits its MAP_DMA`, () => {
+    const rig = ready(profile)
+    const id = rig.groupId(DMA0)
+    rig.root.chown(`/dev/vfio/${id}`, 1000)
+    const user = rig.m.spawn({ uid: 1000, caps: [], rlimits: { memlock: 2 * 4096 } })
+    const { container, group } = openVfio(rig, user, DMA0)
+    // The group is single-open whoever asks.
+    assert.is(errno(() => rig.root.open(`/dev/vfio/${id}`, O_RDWR)), 'EBUSY')
+    const vaddr = user.mmap(0, 4 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+    const map = (iova: number, pages: number): Uint8Array =>
+      vfio_iommu_type1_dma_map.encode({ argsz: 32, flags: VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE, vaddr: BigInt(vaddr), iova: BigInt(iova), size: BigInt(pages * 4096) })
+    assert.is(errno(() => user.ioctl(container, VFIO_IOMMU_MAP_DMA, map(IOVA, 3))), 'ENOMEM')
+    assert.is(reachable(rig), 0)
+    assert.is(user.ioctl(container, VFIO_IOMMU_MAP_DMA, map(IOVA, 2)), 0)
+    assert.is(reachable(rig), 2)
+    const d = user.ioctl(group, VFIO_GROUP_GET_DEVICE_FD, cstring(DMA0))
+    assert.is(user.ioctl(d, VFIO_DEVICE_GET_INFO, 0), 0x1234)
+    user.exit()
+    assert.is(reachable(rig), 0)
+    rig.root.close(rig.root.open(`/dev/vfio/${id}`, O_RDWR))
+  })
+}
+
+for (const profile of PROFILES) {
   test(`${profile}: Documentation/driver-api/vfio.rst example on fvp-mmu400 (container, version, extension, group, status, SET_CONTAINER, SET_IOMMU, GET_INFO, MAP_DMA, GET_DEVICE_FD)`, () => {
     const rig = vfioRig(profile)
     const p = rig.root
