@@ -899,8 +899,8 @@ export function writeUnbind(s: VfioModel, env: VfioEnv, dev: number, drv: string
  * Write the device name to `drivers_probe`: an unbound device is offered to the
  * drivers that match (only the override's driver when set; dma-pl330 by OF
  * table otherwise; vfio-platform has no table). Probe failures are not reported
- * by drivers_probe. Upstream, dma-pl330's probe fails (EBUSY) while the group's
- * DMA ownership is claimed (§7).
+ * by drivers_probe. dma-pl330's probe fails (EBUSY) while the group is in a
+ * container (§7; in rfc-v5 too, where 2014 hit a BUG_ON: decision 0850).
  */
 export function writeDriversProbe(s: VfioModel, env: VfioEnv, dev: number, bootDriver: string): Step {
   const name = env.devices[dev]!.name
