@@ -16,6 +16,7 @@ import { EFD, MAP, OPEN, POLL, PROT, flagValue, symbolic } from './symbols.ts'
 import { evalInt, evalNode, evalSmall, evalText, interpolate, parseDuration, parseNumberText, StepError, toNum, type Env, type Value } from './values.ts'
 import { get, type PMap, type PNode } from './yaml.ts'
 import type { Step } from './parse.ts'
+import { IDLE_LIMIT_NS } from './limits.ts'
 
 /** Everything an action may touch. */
 export interface Ctx {
@@ -452,8 +453,11 @@ function run(step: Step, p: Process, ctx: Ctx): Outcome {
   const main = step.main
   const word = main.kind === 'scalar' && typeof main.value === 'string' ? main.value : undefined
   if (word === 'idle') {
-    const r = m.run()
-    return { value: r.reason, facets: { reason: r.reason, now: r.now } }
+    // Until idle, but never more than IDLE_LIMIT_NS of virtual time.
+    const start = m.now
+    const r = m.run({ until: () => m.now - start > IDLE_LIMIT_NS })
+    const idle = r.reason === 'idle'
+    return { value: r.reason, facets: { reason: r.reason, now: r.now }, okByDefault: idle, ...(idle ? {} : { notFound: `the machine is still busy after ${IDLE_LIMIT_NS / 1e9} s of virtual time` }) }
   }
   if (word === 'readable') {
     const fd = evalSmall(get(step.node, 'until')!, env, 'until')

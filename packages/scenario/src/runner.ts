@@ -15,6 +15,7 @@ import { check, type Outcome } from './expect.ts'
 import type { Group, IommuBoot, Scenario, Step, Variant } from './parse.ts'
 import { evalNode, StepError, type Env, type Value } from './values.ts'
 import { get } from './yaml.ts'
+import { STEP_EVENT_LIMIT } from './limits.ts'
 import { Narrator } from './narrate.ts'
 
 /** Trace events of the runner itself: one slice per step, on the `scenario/steps` track. */
@@ -69,6 +70,20 @@ export interface RunOptions {
   readonly traceContext?: number
   /** Boot with the IOMMU and VFIO modules (a scenario's `iommu:`). */
   readonly iommu?: IommuBoot
+  /**
+   * The watchdog: trace events one step may cause before it is stopped and
+   * fails (a DMA program looping forever, a device that never goes idle), so
+   * a scenario can never hang the runner or CI. Default STEP_EVENT_LIMIT.
+   */
+  readonly stepEventLimit?: number
+}
+
+/** Thrown (from the trace sink) when a step exceeds the watchdog's limit. */
+export class WatchdogError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'WatchdogError'
+  }
 }
 
 /**
@@ -143,9 +158,14 @@ export class Session {
     const tracer = m.kernel.sys.tracer
     this.ring = new RingSink(opts.traceContext ?? 12)
     const traceLines: string[] = []
+    const limit = opts.stepEventLimit ?? STEP_EVENT_LIMIT
     tracer.addSink({
       record: r => {
         if (r.decl === undefined || r.decl.category === 'scenario') return
+        // Once tripped, every later event throws again, whatever caught the first.
+        if (++this.stepEvents > limit) {
+          throw new WatchdogError(`watchdog: this step caused more than ${limit} trace events (the last: ${r.track} ${formatTraceRecord(r)}); a DMA program looping forever?`)
+        }
         this.ring.record(r)
         traceLines.push(`${r.track} ${r.decl.name}: ${formatTraceRecord(r)}`)
         if (this.narrator !== undefined) this.narrator.record(r)
@@ -166,6 +186,9 @@ export class Session {
    * there to the fault or interrupt the DMA causes.
    */
   private flow: { id: number; stage: 'step' | 'dma' } | undefined
+  /** Trace events caused by the current step (the watchdog's count). */
+  private stepEvents = 0
+  private tripped = false
   private flowIds = 0
 
   private followFlow(r: TraceRecord): void {
@@ -217,6 +240,7 @@ export class Session {
       this.steps.push({ ...report, status: 'skip' })
       return
     }
+    if (!this.tripped) this.stepEvents = 0
     const failWith = (message: string, pos: Pos, expected?: string, actual?: string): never => {
       const st = { ...report, status: 'fail' as const }
       this.steps.push(st)
@@ -266,6 +290,7 @@ export class Session {
       if (e instanceof StepError) failWith(e.message, e.pos)
       // A simulator exception is still only this step's failure.
       const err = e as Error
+      if (err instanceof WatchdogError) this.tripped = true
       failWith(`${err?.name ?? 'Error'}: ${err?.message ?? String(e)}`, step.pos)
     }
     tracer.end('scenario/steps')

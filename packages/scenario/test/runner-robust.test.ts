@@ -10,6 +10,7 @@ import { parseScenario } from '../src/parse.ts'
 import { runScenario } from '../src/runner.ts'
 import { ScenarioSyntaxError } from '../src/errors.ts'
 import { ACTIONS } from '../src/steps.ts'
+import { fileURLToPath } from 'node:url'
 
 const scalar = fc.oneof(
   fc.integer({ min: -5, max: 0x2_0000 }),
@@ -66,6 +67,43 @@ test('random text: parses or gives a ScenarioSyntaxError with a position inside 
       assert.ok(e.line <= 4 + text.split('\n').length, `line ${e.line}`)
     }
   }), { numRuns: 300 })
+})
+
+test('a DMA program that loops forever is stopped by the watchdog, not hung on', () => {
+  const lib = fileURLToPath(new URL('../../../scenarios/lib/vfio.yaml', import.meta.url))
+  const s = parseScenario(`vfio-sim: 1
+name: forever
+iommu: true
+board: fvp-mmu400
+profile: upstream
+include: [${JSON.stringify(lib)}]
+params: { bus: platform, dev: 2c0a0000.dma, src_iova: 0x10000000, dst_iova: 0x10001000, code_iova: 0x10002000 }
+steps:
+  - call: bind-vfio
+  - call: container
+    with: { iommu_type: VFIO_TYPE1v2_IOMMU }
+  - let: { code_flags: [READ, WRITE] }
+  - call: dma-buffers
+  - call: device
+  - asm: "DMALPFE\\nDMANOP\\nDMALPEND\\nDMAEND"
+    at: $code
+    base: $code_iova
+  - call: start-ch0
+  - run: idle
+  - sh: ls /
+`, 'forever.yaml')
+  const r = runScenario(s, s.variants[0]!, { stepEventLimit: 5000 })
+  assert.not.ok(r.ok)
+  assert.match(r.failure!.message, /^WatchdogError: watchdog: this step caused more than 5000 trace events \(the last: pl330\/ch0 /)
+  assert.is(r.failure!.step.label, 'run: idle')
+  assert.ok(r.failure!.trace.length > 0)
+})
+
+test('run: idle on an idle machine returns at once, virtual time unchanged', () => {
+  const s = parseScenario('vfio-sim: 1\nname: idle\nboard: minimal\nsteps:\n  - run: 5us\n  - run: idle\n    expect: { reason: idle, now: 5000 }\n', 'idle.yaml')
+  const r = runScenario(s, s.variants[0]!)
+  assert.ok(r.ok, r.failure?.message)
+  assert.is(r.timeNs, 5000)
 })
 
 test.run()
