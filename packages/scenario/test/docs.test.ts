@@ -11,6 +11,10 @@ import { parseScenario } from '../src/parse.ts'
 import { runScenario } from '../src/runner.ts'
 import { formatPretty } from '../src/report.ts'
 import { ScenarioSyntaxError } from '../src/errors.ts'
+import { main as cliMain } from '../src/cli-main.ts'
+import { mkdtempSync } from 'node:fs'
+import os from 'node:os'
+import { Readable } from 'node:stream'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..')
 const doc = readFileSync(path.join(root, 'docs/scenarios.md'), 'utf8')
@@ -48,5 +52,24 @@ blocks.forEach((src, i) => {
     }
   })
 })
+
+// The `pnpm vfio-sim …` command lines of the guide, through the CLI's main();
+// --trace files go to a temporary directory, the REPL reads an empty stdin.
+const commands = [...doc.matchAll(/```sh\n([\s\S]*?)```/g)].flatMap(m => m[1]!.split('\n')).filter(l => l.startsWith('pnpm vfio-sim '))
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'vfio-sim-docs-'))
+
+test('the guide shows the CLI commands', () => {
+  assert.ok(commands.length >= 5, `${commands.length} commands`)
+})
+
+for (const line of commands) {
+  test(`docs command: ${line.replace(/\s+#.*$/, '')}`, async () => {
+    const args = line.replace(/\s+#.*$/, '').split(/\s+/).slice(2).map(a => (/\.json$/.test(a) && !a.includes('/') ? path.join(tmp, a) : /^scenarios\//.test(a) ? path.join(root, a) : a))
+    let out = ''
+    const code = await cliMain(args, { stdout: s => { out += s }, stderr: s => { out += s }, isTTY: false, env: {}, stdin: Readable.from([]) })
+    assert.is(code, 0, out.slice(-2000))
+    if (args[0] === 'run') assert.match(out, /\d+ passed, 0 failed\n$/)
+  })
+}
 
 test.run()
