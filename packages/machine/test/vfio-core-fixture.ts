@@ -26,11 +26,12 @@ import {
 } from '@vfio-sim/kernel'
 import { O_RDWR, O_WRONLY } from '@vfio-sim/uapi'
 import { SimSystem } from '@vfio-sim/sim'
-import { boot, buildBoard, Machine, SysError, type Process } from '../src/index.ts'
+import { buildBoard, Machine, SysError, type Process } from '../src/index.ts'
 
-function bootWithIommu(profile: KernelProfile, board: string): Machine {
+/** Boots `board` with (or explicitly without) the IOMMU core, arm-smmu and the VFIO modules. */
+function bootBoard(profile: KernelProfile, board: string, iommu: boolean): Machine {
   const kernel = new Kernel({ sys: new SimSystem(), profile })
-  return new Machine(kernel, board, buildBoard(kernel, board, { iommu: true }))
+  return new Machine(kernel, board, buildBoard(kernel, board, { iommu }))
 }
 
 /** One translation of the software IOMMU. */
@@ -179,8 +180,9 @@ export function vfioRig(
   board = 'fvp-mmu400',
   opts: { failOpen?: string; noRw?: boolean; separateGroups?: boolean; realIommu?: boolean } = {},
 ): VfioRig {
-  // realIommu: the board's own IOMMU core + arm-smmu driver driving the MMU-400 model.
-  const m = opts.realIommu === true ? bootWithIommu(profile, board) : boot({ board, profile })
+  // realIommu: the board's own IOMMU core + arm-smmu driver driving the MMU-400 model;
+  // otherwise a board without them, and the software IOMMU below.
+  const m = bootBoard(profile, board, opts.realIommu === true)
   const k = m.kernel
   vfioInit(k)
   const root = m.spawn()
@@ -195,9 +197,8 @@ export function vfioRig(
     const d = devByName(name)
     if (d.driver !== null) root.writeFile(`/sys/bus/platform/drivers/${d.driver.name}/unbind`, name)
   }
-  // A real IOMMU driver (arm-smmu) may already have grouped the devices; otherwise the software one.
   let iommu: FakeIommu | undefined
-  if (dmaNames.some(n => iommuGroupGet(devByName(n)) === null)) {
+  if (opts.realIommu !== true) {
     // Unbind first: the kernel driver then re-binds through the IOMMU core's DMA-ownership hooks.
     for (const n of dmaNames) unbind(n)
     iommu = new FakeIommu(m, board.includes('shared-group') && opts.separateGroups !== true)
