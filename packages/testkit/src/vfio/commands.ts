@@ -40,6 +40,9 @@ export interface VfioReal {
   readonly deviceFds: (number | null)[]
   /** A nonblocking eventfd used as IRQ trigger. */
   readonly efd: number
+  /** Nonblocking eventfds used as mask / unmask virqfds. */
+  readonly mfd: number
+  readonly ufd: number
   /** An fd number that is never open. */
   readonly closedFd: number
   /** An open fd that is neither a VFIO file nor an eventfd (/dev/null). */
@@ -408,7 +411,7 @@ class SetIrqs implements VfioCommand {
   check(m: Readonly<VfioModelBox>): boolean { return m.s.deviceSlots[this.slot] !== null }
   run(m: VfioModelBox, r: VfioReal): void {
     const st = M.deviceSetIrqs(m.s, r.env, this.slot, this.a)
-    const b = M.setIrqsBytes(this.a, { efd: r.efd, closed: r.closedFd, container: r.otherFd })
+    const b = M.setIrqsBytes(this.a, { efd: r.efd, mfd: r.mfd, ufd: r.ufd, closed: r.closedFd, container: r.otherFd })
     step(m, r, this.toString(), st, () => r.p.ioctl(r.deviceFds[this.slot]!, VFIO_IOCTL.DEVICE_SET_IRQS, b))
   }
   toString(): string {
@@ -464,6 +467,30 @@ class MmapRegion implements VfioCommand {
     const a = this.a
     return `mmap(d${this.slot}, len 0x${a.length.toString(16)}, prot ${a.prot}, ${a.shared ? 'MAP_SHARED' : 'MAP_PRIVATE'}, off 0x${a.offset.toString(16)})`
   }
+}
+
+class VirqEventfdIo implements VfioCommand {
+  readonly which: M.VirqFd
+  readonly value: bigint | null
+  constructor(which: M.VirqFd, value: bigint | null) { this.which = which; this.value = value }
+  check(): boolean { return true }
+  run(m: VfioModelBox, r: VfioReal): void {
+    const fd = this.which === 'mfd' ? r.mfd : r.ufd
+    if (this.value !== null) {
+      const b = new Uint8Array(8)
+      new DataView(b.buffer).setBigUint64(0, this.value, true)
+      step(m, r, this.toString(), M.writeVirqEventfd(m.s, this.which, this.value), () => r.p.write(fd, b))
+      return
+    }
+    const st = M.readVirqEventfd(m.s, this.which)
+    const b = new Uint8Array(8)
+    const got = attempt(() => r.p.read(fd, b))
+    expect(this.toString(), got, st.out)
+    if ('ret' in got && getU64(b, 0) !== st.value) throw new Error(`${this.toString()}: counter ${getU64(b, 0)}, model ${st.value}`)
+    m.s = st.next
+    observe(m, r, this.toString())
+  }
+  toString(): string { return this.value === null ? `read(${this.which})` : `write(${this.which}, ${this.value})` }
 }
 
 class ReadEventfd implements VfioCommand {
@@ -620,11 +647,13 @@ export function vfioCommandArbs(env: M.VfioEnv, layout: VfioLayout): fc.Arbitrar
     start: fc.oneof({ weight: 8, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.constantFrom(1, 9, 0xffff_fffe) }),
     count: fc.oneof({ weight: 8, arbitrary: fc.constant(1) }, { weight: 2, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.constantFrom(2, 9) }),
     argszDelta: fc.oneof({ weight: 10, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.constantFrom(-1, -4, 8) }),
+    virq: fc.constantFrom<M.VirqFd>('mfd', 'ufd'),
   }).map(x => {
     const dataBit = x.data.kind === 'none' ? IRQ_SET.DATA_NONE : x.data.kind === 'bool' ? IRQ_SET.DATA_BOOL : IRQ_SET.DATA_EVENTFD
     const flags = x.badData === 0 ? x.action | dataBit : x.badData === 0x40 ? x.action | dataBit | 0x40 : x.action | x.badData
     // mask/unmask virqfd installation is outside the model: only fd = -1 (removal) is generated there
-    const data: M.IrqData = x.data.kind === 'eventfd' && x.action !== IRQ_SET.ACTION_TRIGGER ? { kind: 'eventfd', fd: 'minus1' } : x.data
+    // mask/unmask virqfds use their own eventfds (the trigger eventfd is never one)
+    const data: M.IrqData = x.data.kind === 'eventfd' && x.action !== IRQ_SET.ACTION_TRIGGER && x.data.fd === 'efd' ? { kind: 'eventfd', fd: x.virq } : x.data
     return { flags, index: x.index, start: x.start, count: x.count, argszDelta: x.argszDelta, data }
   })
   const names = [...env.devices.map(d => d.name), env.foreignDevice, env.devices[0]!.name.slice(0, -1), '', `${env.devices[0]!.name}\n`]
@@ -681,6 +710,9 @@ export function vfioCommandArbs(env: M.VfioEnv, layout: VfioLayout): fc.Arbitrar
     { flags: IRQ_SET.ACTION_TRIGGER | IRQ_SET.DATA_BOOL, data: { kind: 'bool', value: 1 } as M.IrqData },
     { flags: IRQ_SET.ACTION_UNMASK | IRQ_SET.DATA_NONE, data: { kind: 'none' } as M.IrqData },
     { flags: IRQ_SET.ACTION_MASK | IRQ_SET.DATA_NONE, data: { kind: 'none' } as M.IrqData },
+    { flags: IRQ_SET.ACTION_UNMASK | IRQ_SET.DATA_EVENTFD, data: { kind: 'eventfd', fd: 'ufd' } as M.IrqData },
+    { flags: IRQ_SET.ACTION_MASK | IRQ_SET.DATA_EVENTFD, data: { kind: 'eventfd', fd: 'mfd' } as M.IrqData },
+    { flags: IRQ_SET.ACTION_UNMASK | IRQ_SET.DATA_EVENTFD, data: { kind: 'eventfd', fd: 'minus1' } as M.IrqData },
   )).map(([s, index, op]) => new SetIrqs(s, { flags: op.flags, index, start: 0, count: 1, argszDelta: 0, data: op.data }))
   // Well-formed one- or two-page read/write maps inside the window.
   const validMap = fc.tuple(fc.oneof({ weight: 4, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: cslot }), fc.integer({ min: 0, max: layout.window.pages - 1 }), fc.integer({ min: 1, max: 2 }), fc.integer({ min: 0, max: layout.rw.pages - 2 }))
@@ -700,6 +732,7 @@ export function vfioCommandArbs(env: M.VfioEnv, layout: VfioLayout): fc.Arbitrar
     group, device, region,
     irqs, validIrq, validIrq,
     fc.constant(new ReadEventfd()),
+    fc.tuple(fc.constantFrom<M.VirqFd>('mfd', 'ufd'), fc.constantFrom<bigint | null>(null, 1n, 1n, 0n, 3n)).map(([w, v]) => new VirqEventfdIo(w, v)),
     binding,
   ]
 }

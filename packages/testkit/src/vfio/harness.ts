@@ -49,6 +49,8 @@ export function vfioSetup(p: VfioHarnessProc, facts: VfioEnvFacts, opts: {
   p.munmap(hole, 4 * pg)
   const efd = p.eventfd(0, EFD_NONBLOCK)
   const otherFd = p.open('/dev/null', 0)
+  const mfd = p.eventfd(0, EFD_NONBLOCK)
+  const ufd = p.eventfd(0, EFD_NONBLOCK)
   const link = p.readlink(`/sys/bus/platform/devices/${facts.devices[0]!.name}/iommu_group`)
   const groupId = Number(/(\d+)$/.exec(link)?.[1] ?? 'NaN')
   if (!Number.isInteger(groupId)) throw new Error(`vfioSetup: cannot read the group number from ${link}`)
@@ -73,6 +75,8 @@ export function vfioSetup(p: VfioHarnessProc, facts: VfioEnvFacts, opts: {
     groupFd: null,
     deviceFds: [null, null, null],
     efd,
+    mfd,
+    ufd,
     closedFd: 900,
     otherFd,
     ...(opts.lockedPages !== undefined ? { lockedPages: opts.lockedPages } : {}),

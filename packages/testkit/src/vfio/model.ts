@@ -102,11 +102,18 @@ export interface MContainer {
   readonly mappings: readonly MMapping[]
 }
 
+/** The two eventfds the test registers as mask / unmask virqfds. */
+export type VirqFd = 'mfd' | 'ufd'
+
 /** Per IRQ index of an open device. */
 export interface MIrq {
   readonly masked: boolean
   /** Is the test's eventfd installed as trigger? */
   readonly trigger: boolean
+  /** The eventfd registered as mask virqfd (ACTION_MASK|DATA_EVENTFD), if any. */
+  readonly maskFd: VirqFd | null
+  /** The eventfd registered as unmask virqfd (ACTION_UNMASK|DATA_EVENTFD), if any. */
+  readonly unmaskFd: VirqFd | null
 }
 
 /** A device of the group. */
@@ -134,6 +141,8 @@ export interface VfioModel {
   readonly lockedPages: number
   /** Counter of the test's single trigger eventfd. */
   readonly eventCount: bigint
+  /** Counters of the two eventfds used as mask/unmask virqfds. */
+  readonly virqCount: { readonly mfd: bigint; readonly ufd: bigint }
 }
 
 /** Expected outcome of a call: a return value, or one of the listed errnos. */
@@ -171,9 +180,10 @@ export function initialModel(env: VfioEnv, containerSlots = 2, deviceSlots = 3):
     groupFdOpen: false,
     groupContainer: null,
     deviceSlots: Array.from({ length: deviceSlots }, () => null),
-    devices: env.devices.map(d => ({ driver: d.bootDriver, override: null, openCount: 0, irqs: d.irqLevel.map(() => ({ masked: false, trigger: false })) })),
+    devices: env.devices.map(d => ({ driver: d.bootDriver, override: null, openCount: 0, irqs: d.irqLevel.map(() => ({ masked: false, trigger: false, maskFd: null, unmaskFd: null })) })),
     lockedPages: 0,
     eventCount: 0n,
+    virqCount: { mfd: 0n, ufd: 0n },
   }
 }
 
@@ -229,6 +239,8 @@ function closeDevice(d: Draft<MDevice>): void {
   for (const irq of d.irqs) {
     irq.masked = false
     irq.trigger = false
+    irq.maskFd = null
+    irq.unmaskFd = null
   }
 }
 
@@ -704,7 +716,7 @@ export function deviceGetIrqInfo(s: VfioModel, env: VfioEnv, slot: number, buf: 
 export type IrqData =
   | { readonly kind: 'none' }
   | { readonly kind: 'bool'; readonly value: number }
-  | { readonly kind: 'eventfd'; readonly fd: 'efd' | 'minus1' | 'closed' | 'container' }
+  | { readonly kind: 'eventfd'; readonly fd: 'efd' | VirqFd | 'minus1' | 'closed' | 'container' }
 
 /** A SET_IRQS request as the command generates it. */
 export interface SetIrqsArgs {
@@ -752,9 +764,7 @@ export function deviceSetIrqs(s: VfioModel, env: VfioEnv, slot: number, a: SetIr
     if (a.data.kind === 'eventfd') {
       // VP5 answered ENOTTY here ("not implemented yet"), but the emulator implements
       // virqfd in both profiles (decision 0880, vfio-platform profiles); the model follows it.
-      // virqfds are not generated with a real fd by the commands (only fd = -1: removal, returns 0)
-      if (a.data.fd !== 'minus1') throw new Error('model: mask/unmask virqfd installation is not generated')
-      return { out: ok(0), next: s }
+      return virqfdSet(s, devIdx, a.index, mask, a.data.fd)
     }
     if (a.data.kind === 'bool') {
       if (v5 && a.data.value !== 1) return fail(s, 'EINVAL')
@@ -782,6 +792,59 @@ export function deviceSetIrqs(s: VfioModel, env: VfioEnv, slot: number, a: SetIr
   return { out: ok(0), next: setIrq((irq, d) => fire(irq, d, level)) }
 }
 
+/**
+ * vfio_virqfd_enable / disable (§10.9): fd < 0 removes; a bad fd is EBADF, a
+ * non-eventfd EINVAL, an occupied slot EBUSY (in that order); an eventfd that
+ * already counts runs the handler at once without consuming the count.
+ */
+function virqfdSet(s: VfioModel, devIdx: number, index: number, mask: boolean, fd: 'efd' | VirqFd | 'minus1' | 'closed' | 'container'): Step {
+  const irq = s.devices[devIdx]!.irqs[index]!
+  const slotNow = mask ? irq.maskFd : irq.unmaskFd
+  if (fd === 'minus1') return { out: ok(0), next: produce(s, d => { const x = d.devices[devIdx]!.irqs[index]!; if (mask) x.maskFd = null; else x.unmaskFd = null }) }
+  if (fd === 'closed') return fail(s, 'EBADF')
+  if (fd === 'container') return fail(s, 'EINVAL')
+  if (fd === 'efd') throw new Error('model: the trigger eventfd is not generated as a virqfd')
+  if (slotNow !== null) return fail(s, 'EBUSY')
+  return {
+    out: ok(0),
+    next: produce(s, d => {
+      const x = d.devices[devIdx]!.irqs[index]!
+      if (mask) x.maskFd = fd
+      else x.unmaskFd = fd
+      if (d.virqCount[fd] > 0n) x.masked = mask
+    }),
+  }
+}
+
+/**
+ * write(mfd|ufd, 8-byte value): the counter grows by `value`, then every
+ * virqfd registered on that eventfd consumes it and runs its handler (even
+ * for a value of 0: the write wakes the wait queue; decision 0505).
+ */
+export function writeVirqEventfd(s: VfioModel, which: VirqFd, value: bigint): Step {
+  return {
+    out: ok(8),
+    next: produce(s, d => {
+      d.virqCount[which] = d.virqCount[which] + value
+      let woken = false
+      for (const dev of d.devices) {
+        for (const irq of dev.irqs) {
+          if (irq.maskFd === which) { irq.masked = true; woken = true }
+          if (irq.unmaskFd === which) { irq.masked = false; woken = true }
+        }
+      }
+      if (woken) d.virqCount[which] = 0n
+    }),
+  }
+}
+
+/** read(mfd|ufd, 8), nonblocking. */
+export function readVirqEventfd(s: VfioModel, which: VirqFd): Step & { readonly value: bigint } {
+  const v = s.virqCount[which]
+  if (v === 0n) return { ...fail(s, 'EAGAIN'), value: 0n }
+  return { out: ok(8), value: v, next: produce(s, d => { d.virqCount[which] = 0n }) }
+}
+
 /** The IRQ handler: automasked (level) lines mask themselves and signal once; edge lines always signal (§10.8). */
 function fire(irq: Draft<MIrq>, d: Draft<VfioModel>, level: boolean): void {
   if (level) {
@@ -792,7 +855,7 @@ function fire(irq: Draft<MIrq>, d: Draft<VfioModel>, level: boolean): void {
 }
 
 /** The SET_IRQS argument bytes for `a`, with `efd`/`badFd`/`containerFd` as the fds to use. */
-export function setIrqsBytes(a: SetIrqsArgs, fds: { efd: number; closed: number; container: number }): Uint8Array {
+export function setIrqsBytes(a: SetIrqsArgs, fds: { efd: number; mfd: number; ufd: number; closed: number; container: number }): Uint8Array {
   const es = elemSize(a.flags)
   const dataBytes = es > 0 ? es * a.count : 0
   const argsz = 20 + Math.max(dataBytes, 0) + a.argszDelta
@@ -801,7 +864,8 @@ export function setIrqsBytes(a: SetIrqsArgs, fds: { efd: number; closed: number;
   for (let i = 0; i < Math.max(a.count, 1) && i < 64; i++) {
     if (a.data.kind === 'bool' && 20 + i < b.length) b[20 + i] = a.data.value & 0xff
     if (a.data.kind === 'eventfd') {
-      const fd = a.data.fd === 'efd' ? fds.efd : a.data.fd === 'minus1' ? -1 : a.data.fd === 'closed' ? fds.closed : fds.container
+      const f = a.data.fd
+      const fd = f === 'efd' ? fds.efd : f === 'mfd' ? fds.mfd : f === 'ufd' ? fds.ufd : f === 'minus1' ? -1 : f === 'closed' ? fds.closed : fds.container
       if (20 + 4 * i + 4 <= b.length) new DataView(b.buffer).setInt32(20 + 4 * i, fd, true)
     }
   }
