@@ -70,8 +70,8 @@ export interface Scenario {
   readonly params: readonly { readonly name: string; readonly value: PNode }[]
   readonly groups: ReadonlyMap<string, Group>
   readonly steps: readonly Step[]
-  /** Boot with the IOMMU and VFIO modules (`iommu: true`), or with these driver options. */
-  readonly iommu: IommuBoot
+  /** `iommu:` as written: undefined (the machine's default boot), true/false, or driver options. */
+  readonly iommu: IommuBoot | undefined
 }
 
 /** `iommu:` of a scenario: off, on, or on with arm-smmu / IOMMU-core options. */
@@ -87,8 +87,8 @@ export interface IommuBootOptions {
 
 const IOMMU_BOOL_OPTIONS = ['disableBypass', 'skipTlbInvalidateOnUnmap', 'softwareIovaToPhys'] as const
 
-function parseIommu(n: PNode | undefined): IommuBoot {
-  if (n === undefined) return false
+function parseIommu(n: PNode | undefined): IommuBoot | undefined {
+  if (n === undefined) return undefined
   if (n.kind === 'scalar' && typeof n.value === 'boolean') return n.value
   if (n.kind !== 'map') fail(n.pos, `expected iommu: true, false, or a map of options (${[...IOMMU_BOOL_OPTIONS, 'defaultDomainType'].join(', ')}), found ${kindName(n)}`)
   const out: Record<string, unknown> = {}

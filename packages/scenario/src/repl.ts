@@ -22,7 +22,7 @@ export interface ReplIo {
 
 /** Reads lines until end of input or `.quit`; returns the exit status (0). */
 export async function runRepl(lines: AsyncIterable<string> | Interface, variant: Variant, io: ReplIo, opts: { readonly iommu?: boolean; readonly include?: readonly string[] } = {}): Promise<number> {
-  const session = new Session(variant, { iommu: opts.iommu === true })
+  const session = new Session(variant, opts.iommu === true ? { iommu: true } : {})
   // Groups of the included libraries, checked like a scenario's include:.
   const include = (opts.include ?? []).map(f => path.resolve(f))
   const header = include.length > 0 ? `include: [${include.map(f => JSON.stringify(f)).join(', ')}]\n` : ''

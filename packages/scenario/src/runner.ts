@@ -87,14 +87,15 @@ export class WatchdogError extends Error {
 }
 
 /**
- * Boots a variant. With `iommu`, the board is built with the IOMMU core,
- * the arm-smmu driver and the VFIO modules, as the VFIO-capable kernel
- * configuration boots (`buildBoard(…, { iommu: true })`).
+ * Boots a variant. `iommu` undefined: the machine's default boot, as
+ * `boot()` does it. `true`, `false` or driver options: the board is built
+ * with exactly that (`buildBoard(…, { iommu })`: the IOMMU core, the arm-smmu
+ * driver and the VFIO modules, or none of them).
  */
-export function bootVariant(v: Variant, iommu: IommuBoot): Machine {
-  if (iommu === false || v.board === 'minimal') return boot({ board: v.board, profile: v.profile })
+export function bootVariant(v: Variant, iommu: IommuBoot | undefined): Machine {
+  if (iommu === undefined || v.board === 'minimal') return boot({ board: v.board, profile: v.profile })
   const kernel = new Kernel({ sys: new SimSystem(), profile: v.profile })
-  return new Machine(kernel, v.board, buildBoard(kernel, v.board, { iommu: iommu === true ? true : { ...iommu } }))
+  return new Machine(kernel, v.board, buildBoard(kernel, v.board, { iommu: typeof iommu === 'boolean' ? iommu : { ...iommu } }))
 }
 
 /** One line of text for a step: its title, or its action and main value. */
@@ -152,7 +153,7 @@ export class Session {
   constructor(variant: Variant, opts: RunOptions = {}) {
     this.variant = variant
 
-    const m = bootVariant(variant, opts.iommu ?? false)
+    const m = bootVariant(variant, opts.iommu)
     this.m = m
     this.narrator = opts.narrate ? new Narrator() : undefined
     const tracer = m.kernel.sys.tracer
@@ -305,7 +306,7 @@ export class Session {
 export function runScenario(s: Scenario, variant: Variant, opts: RunOptions = {}): RunReport {
   let session: Session
   try {
-    session = new Session(variant, { ...opts, iommu: s.iommu })
+    session = new Session(variant, s.iommu === undefined ? opts : { ...opts, iommu: s.iommu })
   } catch (e) {
     const step: StepReport = { id: '0', label: `boot ${variant.board} ${variant.profile}`, pos: { file: s.file, line: 1, col: 1 }, status: 'fail' }
     return { file: s.file, name: s.name, variant, ok: false, steps: [step], failure: { step, message: `boot failed: ${(e as Error).message}`, pos: step.pos, trace: [] }, timeNs: 0, chromeTrace: undefined, narration: [] }

@@ -59,7 +59,7 @@ export const TOP_KEYS: Readonly<Record<string, string>> = {
   board: 'a board name or a list of them (default fvp-mmu400)',
   profile: 'rfc-v5, upstream, or a list (default rfc-v5)',
   variants: 'a list of {board, profile}: the same steps on each',
-  iommu: 'boot with the IOMMU core, the arm-smmu driver and the VFIO modules: true, or a map of options (skipTlbInvalidateOnUnmap, disableBypass, …); default false, the plain board',
+  iommu: 'true: boot with the IOMMU core, the arm-smmu driver and the VFIO modules; a map: the same with options (skipTlbInvalidateOnUnmap, disableBypass, …); false: a board without them; omitted: the machine\'s default boot',
   params: 'names with default values, usable as $name and ${name}',
   include: 'files whose `define:` groups this scenario may call',
   define: 'named step groups: {name: {params: [...], steps: [...]}}',

@@ -99,6 +99,17 @@ steps:
   assert.ok(r.failure!.trace.length > 0)
 })
 
+test('iommu: false builds the board without IOMMU and VFIO, iommu: true with them', () => {
+  const run = (iommu: string, expect: string): boolean => {
+    const s = parseScenario(`vfio-sim: 1\nname: b\nboard: fvp-mmu400\niommu: ${iommu}\nsteps:\n  - sh: ls /dev/vfio\n    expect: ${expect}\n  - sh: readlink /sys/bus/platform/devices/2c0a0000.dma/iommu_group\n    expect: ${iommu === 'true' ? "{ match: 'iommu_groups/0$' }" : 'ENOENT'}\n`, 'b.yaml')
+    const r = runScenario(s, s.variants[0]!)
+    if (!r.ok) throw new Error(r.failure!.message)
+    return r.ok
+  }
+  assert.ok(run('false', 'ENOENT'))
+  assert.ok(run('true', '{ names: [vfio] }'))
+})
+
 test('run: idle on an idle machine returns at once, virtual time unchanged', () => {
   const s = parseScenario('vfio-sim: 1\nname: idle\nboard: minimal\nsteps:\n  - run: 5us\n  - run: idle\n    expect: { reason: idle, now: 5000 }\n', 'idle.yaml')
   const r = runScenario(s, s.variants[0]!)
