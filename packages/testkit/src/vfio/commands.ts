@@ -15,7 +15,7 @@
  */
 import fc from 'fast-check'
 import * as M from './model.ts'
-import { EXT, IRQ_SET, MAP_BIT2, MAP_READ, MAP_WRITE, UNMAP_ALL, UNMAP_DIRTY, VFIO_IOCTL } from './constants.ts'
+import { EXT, IRQ_SET, MAP_BIT2, MAP_READ, MAP_WRITE, UNMAP_ALL, UNMAP_DIRTY, UNMAP_VADDR, VFIO_IOCTL } from './constants.ts'
 import { diffBytes, filled, getU64, putU32 } from './bytes.ts'
 
 /** The process API the commands use (structurally, @vfio-sim/machine's Process). */
@@ -633,7 +633,8 @@ export function vfioCommandArbs(env: M.VfioEnv, layout: VfioLayout): fc.Arbitrar
   )
   const unmapFlags = v5
     ? fc.oneof({ weight: 10, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.constantFrom(UNMAP_ALL, 8) })
-    : fc.oneof({ weight: 10, arbitrary: fc.constant(0) }, { weight: 2, arbitrary: fc.constant(UNMAP_ALL) }, { weight: 1, arbitrary: fc.constantFrom(UNMAP_DIRTY | UNMAP_ALL, UNMAP_DIRTY, 8) })
+    : fc.oneof({ weight: 10, arbitrary: fc.constant(0) }, { weight: 2, arbitrary: fc.constant(UNMAP_ALL) }, { weight: 2, arbitrary: fc.constantFrom(UNMAP_VADDR, UNMAP_VADDR | UNMAP_ALL) },
+      { weight: 1, arbitrary: fc.constantFrom(UNMAP_DIRTY | UNMAP_ALL, UNMAP_DIRTY, UNMAP_DIRTY | UNMAP_VADDR, 8) })
   const irqData: fc.Arbitrary<M.IrqData> = fc.oneof(
     fc.constant({ kind: 'none' as const }),
     fc.constantFrom(0, 1, 2).map(value => ({ kind: 'bool' as const, value })),
@@ -714,6 +715,9 @@ export function vfioCommandArbs(env: M.VfioEnv, layout: VfioLayout): fc.Arbitrar
     { flags: IRQ_SET.ACTION_MASK | IRQ_SET.DATA_EVENTFD, data: { kind: 'eventfd', fd: 'mfd' } as M.IrqData },
     { flags: IRQ_SET.ACTION_UNMASK | IRQ_SET.DATA_EVENTFD, data: { kind: 'eventfd', fd: 'minus1' } as M.IrqData },
   )).map(([s, index, op]) => new SetIrqs(s, { flags: op.flags, index, start: 0, count: 1, argszDelta: 0, data: op.data }))
+  // Upstream update-vaddr: MAP(VADDR) of a window range to a new vaddr (any page, even an unmapped one).
+  const remap = fc.tuple(fc.integer({ min: 0, max: layout.window.pages - 1 }), fc.integer({ min: 1, max: 2 }), vaddrArb(layout))
+    .map(([i, n, v]) => new MapDma(0, { argsz: 32, flags: MAP_BIT2, vaddr: v.vaddr, iova: layout.window.base + BigInt(i) * M.PAGE, size: BigInt(n) * M.PAGE }, v.label))
   // Well-formed one- or two-page read/write maps inside the window.
   const validMap = fc.tuple(fc.oneof({ weight: 4, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: cslot }), fc.integer({ min: 0, max: layout.window.pages - 1 }), fc.integer({ min: 1, max: 2 }), fc.integer({ min: 0, max: layout.rw.pages - 2 }))
     .map(([s, i, n, v]) => new MapDma(s, { argsz: 32, flags: MAP_READ | MAP_WRITE, vaddr: layout.rw.base + BigInt(v) * M.PAGE, iova: layout.window.base + BigInt(i) * M.PAGE, size: BigInt(n) * M.PAGE }, `rw+${v}p`))
@@ -726,7 +730,7 @@ export function vfioCommandArbs(env: M.VfioEnv, layout: VfioLayout): fc.Arbitrar
   return [
     lifecycle, lifecycle, lifecycle,
     containerQueries,
-    map, map, validMap, validMap,
+    map, map, validMap, validMap, v5 ? validMap : remap,
     unmap, unmap, unmap,
     cslot.map(s => new ProbeMappings(s, layout.window, layout.rw.base)),
     group, device, region,

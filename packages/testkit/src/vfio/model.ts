@@ -88,6 +88,8 @@ export interface MMapping {
   readonly write: boolean
   /** rfc-v5 EXEC (device-executable); upstream mappings are always executable (decision 0602). */
   readonly exec: boolean
+  /** Upstream update-vaddr: UNMAP(VADDR) marked the vaddr invalid; DMA continues, MAP(VADDR) restores. */
+  readonly vaddrInvalid: boolean
 }
 
 /** A container object: lives while its fd is open or a group holds it (§7). */
@@ -407,7 +409,17 @@ export function mapDma(s: VfioModel, env: VfioEnv, slot: number, a: DmaMapArgs):
     if (bit2) {
       // update-vaddr: no mapping is ever vaddr-invalid in this model
       if (hit === undefined) return fail(s, 'ENOENT', buf)
-      return fail(s, 'EINVAL', buf)
+      if (!hit.vaddrInvalid || hit.iova !== a.iova || hit.size !== a.size) return fail(s, 'EINVAL', buf)
+      // the new vaddr is recorded as is (not pinned again; same mm, so no locked_vm move)
+      return {
+        out: ok(0),
+        bytes: buf,
+        next: produce(s, d => {
+          const x = d.containers.find(y => y.id === c.id)!.mappings.find(m => m.iova === hit.iova)!
+          x.vaddr = a.vaddr
+          x.vaddrInvalid = false
+        }),
+      }
     }
     if (hit !== undefined) return fail(s, 'EEXIST', buf)
     if (c.mappings.length >= env.dmaEntryLimit) return fail(s, 'ENOSPC', buf)
@@ -433,7 +445,7 @@ export function mapDma(s: VfioModel, env: VfioEnv, slot: number, a: DmaMapArgs):
     bytes: buf,
     next: produce(s, d => {
       const x = d.containers.find(y => y.id === c.id)!
-      x.mappings.push({ iova: a.iova, size: a.size, vaddr: a.vaddr, read, write, exec: env.profile === 'upstream' ? true : bit2 })
+      x.mappings.push({ iova: a.iova, size: a.size, vaddr: a.vaddr, read, write, exec: env.profile === 'upstream' ? true : bit2, vaddrInvalid: false })
       x.mappings.sort((p, q) => (p.iova < q.iova ? -1 : p.iova > q.iova ? 1 : 0))
       d.lockedPages += Number(a.size / PAGE)
     }),
@@ -484,7 +496,7 @@ export function unmapDma(s: VfioModel, env: VfioEnv, slot: number, a: DmaUnmapAr
     const dirty = (a.flags & UNMAP_DIRTY) !== 0
     if (dirty && (a.flags & (UNMAP_ALL | UNMAP_VADDR)) !== 0) return fail(s, 'EINVAL', buf)
     if (dirty && a.argsz < 48) return fail(s, 'EINVAL', buf)
-    if (dirty || (a.flags & UNMAP_VADDR) !== 0) throw new Error('model: DIRTY/VADDR unmaps with a bitmap are not generated')
+    if (dirty) throw new Error('model: DIRTY unmaps with a bitmap are not generated')
     if ((a.iova & (pg - 1n)) !== 0n) return fail(s, 'EINVAL', buf)
     if (all) {
       if (a.iova !== 0n || a.size !== 0n) return fail(s, 'EINVAL', buf)
@@ -519,6 +531,19 @@ export function unmapDma(s: VfioModel, env: VfioEnv, slot: number, a: DmaUnmapAr
     }
   }
   const unmapped = removed.reduce((t, m) => t + m.size, 0n)
+  if (env.profile === 'upstream' && (a.flags & UNMAP_VADDR) !== 0) {
+    // update-vaddr: mark, do not unmap; a mapping already invalid rolls the whole call back (EINVAL)
+    if (removed.some(m => m.vaddrInvalid)) return fail(s, 'EINVAL', buf)
+    const out = buf.slice()
+    putU64(out, 16, unmapped)
+    return {
+      out: ok(0),
+      bytes: out,
+      next: produce(s, d => {
+        for (const m of d.containers.find(y => y.id === c.id)!.mappings) if (removed.some(r => r.iova === m.iova)) m.vaddrInvalid = true
+      }),
+    }
+  }
   const out = buf.slice()
   putU64(out, 16, unmapped)
   return {
