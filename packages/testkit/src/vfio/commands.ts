@@ -27,6 +27,8 @@ export interface VfioProc {
   write(fd: number, bytes: Uint8Array | string, pos?: number): number
   mmap(addr: number, length: number, prot: number, flags: number, fd: number, offset: number): number
   munmap(vaddr: number, length: number): void
+  readlink(path: string): string
+  readdir(path: string): string[]
 }
 
 /** The real side of a model run. */
@@ -118,6 +120,16 @@ export function observe(m: VfioModelBox, r: VfioReal, after: string): void {
     const ce = M.checkExtension(s, r.env, slot, probe)
     expect(`${after} → container ${slot} CHECK_EXTENSION(${probe})`, attempt(() => r.p.ioctl(fd, VFIO_IOCTL.CHECK_EXTENSION, probe)), ce.out)
   })
+  // sysfs and devfs: each device's driver link, the group's /dev/vfio node.
+  s.devices.forEach((d, i) => {
+    const name = r.env.devices[i]!.name
+    const link = attempt(() => { const l = r.p.readlink(`/sys/bus/platform/devices/${name}/driver`); return l.endsWith(`/${d.driver ?? '?'}`) ? 1 : 0 })
+    const want = d.driver === null ? { errno: 'ENOENT' } : { ret: 1 }
+    if (JSON.stringify(link) !== JSON.stringify(want)) throw new Error(`${after}: ${name}/driver is ${show(link)}, model says ${d.driver ?? 'unbound'}`)
+  })
+  const nodes = attempt(() => (r.p.readdir('/dev/vfio').includes(String(r.env.groupId)) ? 1 : 0))
+  const hasNode = 'ret' in nodes && nodes.ret === 1
+  if (hasNode !== M.groupNodeExists(s)) throw new Error(`${after}: /dev/vfio/${r.env.groupId} ${hasNode ? 'exists' : 'is missing'}, model says ${M.groupNodeExists(s) ? 'present' : 'absent'}`)
   // The trigger eventfd's counter, read (and so reset) after every step.
   const ev = M.readEventfd(m.s)
   const buf = new Uint8Array(8)
