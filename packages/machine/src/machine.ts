@@ -11,7 +11,7 @@
 import { SimSystem } from '@vfio-sim/sim'
 import { Kernel, spawnTask, type KernelProfile, type SpawnOptions } from '@vfio-sim/kernel'
 import { Process } from './process.ts'
-import { boardNames as dtsBoardNames, buildBoard, type Board } from './boards/index.ts'
+import { boardNames as dtsBoardNames, buildBoard, type Board, type BoardOptions } from './boards/index.ts'
 
 
 /** DRAM of the stand-in board: 2 GiB at 0x8000_0000 (the FVP's DRAM window). */
@@ -37,6 +37,11 @@ export interface BootOptions {
   readonly board?: string
   /** Kernel behaviour profile (default 'rfc-v5'). */
   readonly profile?: KernelProfile
+  /**
+   * The IOMMU core, the arm-smmu driver and the VFIO modules (default on);
+   * `false` for a board without them, or their options (see BoardOptions).
+   */
+  readonly iommu?: BoardOptions['iommu']
 }
 
 /** Options of {@link Machine.run}. */
@@ -127,5 +132,5 @@ export function boot(opts: BootOptions = {}): Machine {
     minimalBoard(kernel)
     return new Machine(kernel, board, undefined)
   }
-  return new Machine(kernel, board, buildBoard(kernel, board))
+  return new Machine(kernel, board, buildBoard(kernel, board, opts.iommu === undefined ? {} : { iommu: opts.iommu }))
 }

@@ -149,7 +149,7 @@ function standIn(name: string, bus: BusName, table: boolean, result: number): De
 
 function boot(board: string): { k: Kernel; model: Model } {
   const k = new Kernel()
-  buildBoard(k, board)
+  buildBoard(k, board, { iommu: false }) // the driver core's rules; VFIO and IOMMU ownership have their own properties
   platformDriverRegister(k, standIn('vfio-platform', 'platform', false, 0))
   platformDriverRegister(k, standIn('picky', 'platform', true, -22))
   ambaDriverRegister(k, standIn('vfio-amba', 'amba', false, 0))

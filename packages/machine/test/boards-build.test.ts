@@ -70,8 +70,19 @@ test('fvp-mmu400: DRAM, SMMU, PL330 as a platform device 2c0a0000.dma bound to d
   assert.is(sysRead(k, 'bus/platform/devices/2c0a0000.dma/driver_override'), '(null)\n')
   assert.equal(k.dmesg().map(strip), [
     'Machine model: FVP Base with MMU-400 and PL330 (vfio-sim fvp-mmu400)',
+    'arm-smmu 2b400000.iommu: probing hardware configuration...',
+    'arm-smmu 2b400000.iommu: SMMUv1 with:',
+    'arm-smmu 2b400000.iommu: \tstage 1 translation',
+    'arm-smmu 2b400000.iommu: \taddress translation ops',
+    'arm-smmu 2b400000.iommu: \tcoherent table walk',
+    'arm-smmu 2b400000.iommu: \tstream matching with 16 register groups',
+    'arm-smmu 2b400000.iommu: \t8 context banks (0 stage-2 only)',
+    'arm-smmu 2b400000.iommu: \tSupported page sizes: 0x40201000',
+    'arm-smmu 2b400000.iommu: \tStage-1: 40-bit VA -> 40-bit IPA',
+    'platform 2c0a0000.dma: Adding to iommu group 0',
     'dma-pl330 2c0a0000.dma: Loaded driver for PL330 DMAC-241330',
     'dma-pl330 2c0a0000.dma: \tDBUFF-256x8bytes Num_Chans-8 Num_Peri-4 Num_Events-16',
+    'VFIO - User Level meta-driver version: 0.3',
   ])
   // Interrupts: triggers from the DT, handlers requested by the driver under the device name.
   for (const irq of b.dmas[0]!.irqs) {
@@ -108,7 +119,7 @@ test('fvp-mmu400-shared-group: two PL330s behind one SMMU, stream IDs under one 
 test('the PL330 is really probed: a secure-only manager reads as zero and the probe fails', () => {
   const src = boardSource('fvp-mmu400').replace('vfio-sim,boot-manager-ns;', '')
   const k = new Kernel()
-  buildBoardFromSource(k, 'fvp-secure', src)
+  buildBoardFromSource(k, 'fvp-secure', src, { iommu: false })
   assert.equal(k.dmesg().map(strip).slice(1), [
     'dma-pl330 2c0a0000.dma: PERIPH_ID 0x0 !',
     'dma-pl330 2c0a0000.dma: probe with driver dma-pl330 failed with error -22',
@@ -116,14 +127,15 @@ test('the PL330 is really probed: a secure-only manager reads as zero and the pr
   assert.is(link(k, 'devices/platform/soc/2c0a0000.dma/driver'), undefined)
   // On AMBA the bus cannot even read the ID: no add uevent, the device waits on the deferred list.
   const k2 = new Kernel()
-  buildBoardFromSource(k2, 'fvp-amba-secure', boardSource('fvp-mmu400-amba').replace('vfio-sim,boot-manager-ns;', ''))
+  buildBoardFromSource(k2, 'fvp-amba-secure', boardSource('fvp-mmu400-amba').replace('vfio-sim,boot-manager-ns;', ''), { iommu: false })
   assert.equal(driverCore(k2).deferredPending.map(d => d.name), ['2c0a0000.dma'])
   assert.not.ok(driverCore(k2).uevents.some(e => e.devpath === '/devices/platform/soc/2c0a0000.dma'))
 })
 
 test("the seed's flow on fvp-mmu400 with a stand-in vfio-platform", () => {
+  // The driver core alone: no IOMMU and no real VFIO modules, a stand-in driver named vfio-platform.
   const k = new Kernel()
-  buildBoard(k, 'fvp-mmu400')
+  buildBoard(k, 'fvp-mmu400', { iommu: false })
   const probes: string[] = []
   const vfio: DeviceDriver = { name: 'vfio-platform', bus: 'platform', driverManagedDma: true, probe: d => (probes.push(d.name), 0) }
   assert.is(platformDriverRegister(k, vfio), 0)

@@ -72,9 +72,10 @@ export function boardSource(name: string): string {
 export interface BoardOptions {
   /**
    * Boot the IOMMU core and the arm-smmu driver (IOMMU groups, default
-   * domains, DMA ownership). Off by default for now (the boot log then
-   * stays as it was); `true` or the driver's and core's options
-   * (`disableBypass`, `skipTlbInvalidateOnUnmap`, `defaultDomainType`, …).
+   * domains, DMA ownership) and load the VFIO modules. On by default;
+   * `false` gives a board whose devices have no IOMMU (and no VFIO), or
+   * pass the driver's and core's options (`disableBypass`,
+   * `skipTlbInvalidateOnUnmap`, `defaultDomainType`, …).
    */
   readonly iommu?: boolean | (ArmSmmuOptions & IommuCoreOptions)
 }
@@ -172,15 +173,16 @@ export function buildBoardFromSource(kernel: Kernel, name: string, source: strin
   // The kernel's boot: the firmware tree, the devices, the built-in drivers.
   ofPopulateSysfs(kernel, dt)
   const devices = ofPlatformPopulate(kernel, dt)
-  if (opts.iommu !== undefined && opts.iommu !== false) {
-    const o = opts.iommu === true ? {} : opts.iommu
+  const iommu = opts.iommu ?? true
+  if (iommu !== false) {
+    const o = iommu === true ? {} : iommu
     iommuSubsysInit(kernel, o.defaultDomainType !== undefined ? { defaultDomainType: o.defaultDomainType } : {}) // subsys_initcall
     armSmmuInit(kernel, o) // the SMMU probes before its masters (fw_devlink supplier order)
   }
   pl330Init(kernel) // device_initcall
   ambaStubInit(kernel) // late_initcall_sync
   deferredProbeInitcall(driverCore(kernel)) // late_initcall: retry what deferred during boot
-  if (opts.iommu !== undefined && opts.iommu !== false) {
+  if (iommu !== false) {
     // VFIO modules (loaded after boot: they bind nothing until driver_override asks).
     vfioInit(kernel)
     vfioPlatformPl330ResetInit(kernel)
