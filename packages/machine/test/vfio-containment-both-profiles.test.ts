@@ -126,6 +126,8 @@ const progArb = fc.record({
   len: fc.constantFrom(16, 256, 4096, 8192),
   bytes: fc.uint8Array({ minLength: 8, maxLength: 48 }),
   unmapFirst: fc.option(fc.integer({ min: 0, max: 7 }), { nil: undefined }),
+  // an UNMAP while the program runs (after this much virtual time): later writes must respect it
+  unmapDuring: fc.option(fc.record({ page: fc.integer({ min: 0, max: 7 }), afterNs: fc.constantFrom(100, 1_000, 5_000, 20_000) }), { nil: undefined }),
 })
 
 for (const profile of ['rfc-v5', 'upstream'] as const) {
@@ -147,7 +149,7 @@ for (const profile of ['rfc-v5', 'upstream'] as const) {
           unmapDmaCommand(0, { argsz: 24, flags: 0, iova: BigInt(WINDOW + pg.unmapFirst * PAGE), size: BigInt(PAGE) }).run(s.model, s.real)
         }
         // The mappings live while this program runs (the model's view).
-        const live = allMappings(s.model.s)
+        let live = allMappings(s.model.s)
         const target = pg.pcMapping !== undefined && live.length > 0 ? live[pg.pcMapping % live.length]! : undefined
         const pick = (i: number | undefined, dflt: number): number => (i !== undefined && live.length > 0 ? Number(live[i % live.length]!.iova) : dflt)
         const code = pg.kind === 'memcpy'
@@ -155,34 +157,50 @@ for (const profile of ['rfc-v5', 'upstream'] as const) {
           : pg.bytes
         const pc = target !== undefined ? Number(target.iova) : WINDOW + pg.pcPage * PAGE
         p.poke(target !== undefined ? Number(target.vaddr) : Number(rwBase) + pg.mcodeVaPage * PAGE, code)
-        const writable = pagesOf(p, live.filter(x => x.write))
-        const executable = pagesOf(p, live.filter(x => x.exec))
+        let writable = pagesOf(p, live.filter(x => x.write))
+        let executable = pagesOf(p, live.filter(x => x.exec))
         r.log.length = 0
         r.recording = true
         go(r, channel, pc)
+        if (pg.unmapDuring !== undefined) {
+          r.m.run({ forNs: pg.unmapDuring.afterNs })
+          r.recording = false
+          check(r.log, writable, executable, channel, pg.kind)
+          unmapDmaCommand(0, { argsz: 24, flags: 0, iova: BigInt(WINDOW + pg.unmapDuring.page * PAGE), size: BigInt(PAGE) }).run(s.model, s.real)
+          live = allMappings(s.model.s)
+          writable = pagesOf(p, live.filter(x => x.write))
+          executable = pagesOf(p, live.filter(x => x.exec))
+          r.log.length = 0
+          r.recording = true
+        }
         r.m.run({ forNs: 200_000 })
         r.recording = false
         kill(r, channel)
         r.m.run({ forNs: 10_000 })
-        for (const a of r.log) {
-          if (a.addr < DRAM.base || a.addr >= DRAM.end) continue
-          if (a.write) {
-            writesSeen++
-            for (let x = a.addr - (a.addr % PAGE); x < a.addr + a.len; x += PAGE) {
-              assert.ok(writable.has(x), `program ${channel} (${pg.kind}) wrote ${a.len} bytes at phys 0x${a.addr.toString(16)}: page 0x${x.toString(16)} is not pinned for a writable mapping`)
-            }
-          } else if (a.instr) {
-            instrSeen++
-            for (let x = a.addr - (a.addr % PAGE); x < a.addr + a.len; x += PAGE) {
-              assert.ok(executable.has(x), `program ${channel} fetched ${a.len} instruction bytes at phys 0x${x.toString(16)}, not an executable mapping`)
-            }
-          }
-        }
+        check(r.log, writable, executable, channel, pg.kind)
       })
     }), { numRuns: 20 })
     // The property is not vacuous: the DMAC did fetch and write through mappings.
     assert.ok(instrSeen > 0, 'no instruction fetch observed on the bus')
     assert.ok(writesSeen > 0, 'no device write observed on the bus')
+
+    /** Every recorded DRAM write in a writable pinned page, every fetch in an executable one. */
+    function check(log: readonly Access[], writable: Set<number>, executable: Set<number>, channel: number, kind: string): void {
+      for (const a of log) {
+        if (a.addr < DRAM.base || a.addr >= DRAM.end) continue
+        if (a.write) {
+          writesSeen++
+          for (let x = a.addr - (a.addr % PAGE); x < a.addr + a.len; x += PAGE) {
+            assert.ok(writable.has(x), `program ${channel} (${kind}) wrote ${a.len} bytes at phys 0x${a.addr.toString(16)}: page 0x${x.toString(16)} is not pinned for a writable mapping`)
+          }
+        } else if (a.instr) {
+          instrSeen++
+          for (let x = a.addr - (a.addr % PAGE); x < a.addr + a.len; x += PAGE) {
+            assert.ok(executable.has(x), `program ${channel} fetched ${a.len} instruction bytes at phys 0x${x.toString(16)}, not an executable mapping`)
+          }
+        }
+      }
+    }
   })
 }
 
