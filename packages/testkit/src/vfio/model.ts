@@ -136,6 +136,12 @@ export interface VfioModel {
   readonly groupFdOpen: boolean
   /** The container id the group is attached to. */
   readonly groupContainer: number | null
+  /**
+   * Has VFIO claimed the group's DMA ownership (iommu_group_claim_dma_owner)?
+   * Upstream at SET_CONTAINER; rfc-v5 (no ownership in 2014) at SET_CONTAINER
+   * when viable, else at the first GET_DEVICE_FD (decision 0850).
+   */
+  readonly groupClaimed: boolean
   /** Device fd slots: which device each open fd refers to. */
   readonly deviceSlots: readonly (number | null)[]
   readonly devices: readonly MDevice[]
@@ -181,6 +187,7 @@ export function initialModel(env: VfioEnv, containerSlots = 2, deviceSlots = 3):
     nextContainerId: 1,
     groupFdOpen: false,
     groupContainer: null,
+    groupClaimed: false,
     deviceSlots: Array.from({ length: deviceSlots }, () => null),
     devices: env.devices.map(d => ({ driver: d.bootDriver, override: null, openCount: 0, irqs: d.irqLevel.map(() => ({ masked: false, trigger: false, maskFd: null, unmaskFd: null })) })),
     lockedPages: 0,
@@ -228,6 +235,7 @@ function reap(d: Draft<VfioModel>): void {
 function detachGroup(d: Draft<VfioModel>): void {
   const c = d.containers.find(x => x.id === d.groupContainer)
   d.groupContainer = null
+  d.groupClaimed = false
   if (c === undefined) return
   c.groupAttached = false
   for (const m of c.mappings) d.lockedPages -= mappingPages(m)
@@ -237,8 +245,11 @@ function detachGroup(d: Draft<VfioModel>): void {
 }
 
 /** The device's last fd closed: close_device resets it and tears down IRQs (§10.2, §15.32). */
-function closeDevice(d: Draft<MDevice>): void {
+function closeDevice(d: Draft<MDevice>, m: Draft<VfioModel>): void {
   for (const irq of d.irqs) {
+    // virqfd teardown: eventfd_ctx_remove_wait_queue reads (so clears) the eventfd's counter
+    if (irq.maskFd !== null) m.virqCount[irq.maskFd] = 0n
+    if (irq.unmaskFd !== null) m.virqCount[irq.unmaskFd] = 0n
     irq.masked = false
     irq.trigger = false
     irq.maskFd = null
@@ -624,6 +635,7 @@ export function groupSetContainer(s: VfioModel, env: VfioEnv, t: SetContainerTar
     out: ok(0),
     next: produce(s, d => {
       d.groupContainer = id
+      d.groupClaimed = groupViable(s)
       d.containers.find(x => x.id === id)!.groupAttached = true
     }),
   }
@@ -652,8 +664,9 @@ export function groupGetDeviceFd(s: VfioModel, env: VfioEnv, name: string, slot:
     out: { ret: -1 },
     next: produce(s, d => {
       const dev = d.devices[idx]!
-      if (dev.openCount === 0) closeDevice(dev) // open_device: fresh IRQ state, device reset
+      if (dev.openCount === 0) closeDevice(dev, d) // open_device: fresh IRQ state, device reset
       dev.openCount++
+      d.groupClaimed = true
       d.deviceSlots[slot] = idx
     }),
   }
@@ -676,7 +689,7 @@ export function closeDeviceFd(s: VfioModel, slot: number): Step {
       if (idx === null || idx === undefined) return
       const dev = d.devices[idx]!
       dev.openCount--
-      if (dev.openCount === 0) closeDevice(dev)
+      if (dev.openCount === 0) closeDevice(dev, d)
       if (!d.groupFdOpen && d.devices.every(x => x.openCount === 0)) detachGroup(d)
     }),
   }
@@ -821,11 +834,24 @@ export function deviceSetIrqs(s: VfioModel, env: VfioEnv, slot: number, a: SetIr
  * vfio_virqfd_enable / disable (§10.9): fd < 0 removes; a bad fd is EBADF, a
  * non-eventfd EINVAL, an occupied slot EBUSY (in that order); an eventfd that
  * already counts runs the handler at once without consuming the count.
+ * Removal (fd < 0, or the device's last close) goes through Linux's
+ * eventfd_ctx_remove_wait_queue, which reads the counter: it ends at 0.
  */
 function virqfdSet(s: VfioModel, devIdx: number, index: number, mask: boolean, fd: 'efd' | VirqFd | 'minus1' | 'closed' | 'container'): Step {
   const irq = s.devices[devIdx]!.irqs[index]!
   const slotNow = mask ? irq.maskFd : irq.unmaskFd
-  if (fd === 'minus1') return { out: ok(0), next: produce(s, d => { const x = d.devices[devIdx]!.irqs[index]!; if (mask) x.maskFd = null; else x.unmaskFd = null }) }
+  if (fd === 'minus1') {
+    // vfio_virqfd_disable → eventfd_ctx_remove_wait_queue, which reads (clears) the counter
+    return {
+      out: ok(0),
+      next: produce(s, d => {
+        const x = d.devices[devIdx]!.irqs[index]!
+        if (slotNow !== null) d.virqCount[slotNow] = 0n
+        if (mask) x.maskFd = null
+        else x.unmaskFd = null
+      }),
+    }
+  }
   if (fd === 'closed') return fail(s, 'EBADF')
   if (fd === 'container') return fail(s, 'EINVAL')
   if (fd === 'efd') throw new Error('model: the trigger eventfd is not generated as a virqfd')
@@ -987,9 +1013,12 @@ export function writeUnbind(s: VfioModel, env: VfioEnv, dev: number, drv: string
 /**
  * Write the device name to `drivers_probe`: an unbound device is offered to the
  * drivers that match (only the override's driver when set; dma-pl330 by OF
- * table otherwise; vfio-platform has no table). Probe failures are not reported
- * by drivers_probe. dma-pl330's probe fails (EBUSY) while the group is in a
- * container (§7; in rfc-v5 too, where 2014 hit a BUG_ON: decision 0850).
+ * table otherwise; vfio-platform has no table). A driver's own probe errors
+ * are not reported by drivers_probe (≥ 5.14 really_probe returns them as
+ * positive values), but dma-pl330 (a DMA-API driver) meets the group's claimed
+ * DMA ownership in platform_dma_configure: that EBUSY is negative, stops the
+ * walk, and drivers_probe answers EINVAL (§7; decisions 0552, 0850 — in rfc-v5
+ * too, where 2014 hit a BUG_ON).
  */
 export function writeDriversProbe(s: VfioModel, env: VfioEnv, dev: number, bootDriver: string): Step {
   const name = env.devices[dev]!.name
@@ -999,7 +1028,7 @@ export function writeDriversProbe(s: VfioModel, env: VfioEnv, dev: number, bootD
   if (m.override !== null) drv = m.override === VFIO_PLATFORM || m.override === bootDriver ? m.override : null
   else drv = bootDriver
   if (drv === VFIO_PLATFORM && !env.vfioProbeOk) drv = null
-  if (drv === bootDriver && s.groupContainer !== null) drv = null
+  if (drv === bootDriver && s.groupClaimed) return fail(s, 'EINVAL')
   return { out: ok(name.length), next: drv === null ? s : produce(s, d => { d.devices[dev]!.driver = drv }) }
 }
 
