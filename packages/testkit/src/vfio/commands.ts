@@ -359,7 +359,11 @@ class GetDeviceFd implements VfioCommand {
   check(m: Readonly<VfioModelBox>): boolean { return m.s.groupFdOpen && m.s.deviceSlots[this.slot] === null }
   run(m: VfioModelBox, r: VfioReal): void {
     const st = M.groupGetDeviceFd(m.s, r.env, this.name, this.slot)
-    const b = new Uint8Array(new TextEncoder().encode(this.name + '\0'))
+    // Process.ioctl copies a buffer to the top of the stack: 112 bytes (a multiple of 16)
+    // end exactly at the stack's end, so the byte after them is unmapped.
+    const b = this.name === M.NAME_NO_NUL_4096 ? new Uint8Array(5000).fill(0x61)
+      : this.name === M.NAME_RUNS_INTO_UNMAPPED ? new Uint8Array(112).fill(0x61)
+        : new Uint8Array(new TextEncoder().encode(this.name + '\0'))
     const got = attempt(() => r.p.ioctl(r.groupFd!, VFIO_IOCTL.GROUP_GET_DEVICE_FD, b))
     expect(this.toString(), got, st.out)
     if ('ret' in got) r.deviceFds[this.slot] = got.ret
@@ -669,7 +673,7 @@ export function vfioCommandArbs(env: M.VfioEnv, layout: VfioLayout): fc.Arbitrar
     const data: M.IrqData = x.data.kind === 'eventfd' && x.action !== IRQ_SET.ACTION_TRIGGER && x.data.fd === 'efd' ? { kind: 'eventfd', fd: x.virq } : x.data
     return { flags, index: x.index, start: x.start, count: x.count, argszDelta: x.argszDelta, data }
   })
-  const names = [...env.devices.map(d => d.name), env.foreignDevice, env.devices[0]!.name.slice(0, -1), '', `${env.devices[0]!.name}\n`]
+  const names = [...env.devices.map(d => d.name), env.foreignDevice, env.devices[0]!.name.slice(0, -1), '', `${env.devices[0]!.name}\n`, M.NAME_NO_NUL_4096, M.NAME_RUNS_INTO_UNMAPPED]
   const lifecycle: fc.Arbitrary<VfioCommand> = fc.oneof(
     cslot.map(s => new OpenContainer(s)),
     cslot.map(s => new CloseContainer(s)),

@@ -648,8 +648,17 @@ export function groupUnsetContainer(s: VfioModel): Step {
   return { out: ok(0), next: produce(s, d => detachGroup(d)) }
 }
 
+/** GET_DEVICE_FD argument: 5000 bytes without a NUL. */
+export const NAME_NO_NUL_4096 = '<5000 bytes without NUL>'
+/** GET_DEVICE_FD argument: 112 bytes without a NUL, ending where the stack ends. */
+export const NAME_RUNS_INTO_UNMAPPED = '<112 bytes without NUL, then unmapped>'
+
 /** VFIO_GROUP_GET_DEVICE_FD(name) into a device slot (§6.5, §15.6). */
 export function groupGetDeviceFd(s: VfioModel, env: VfioEnv, name: string, slot: number): Step {
+  // strndup_user(arg, PAGE_SIZE) comes first in both eras: no NUL in 4096 bytes → EINVAL,
+  // an unreadable byte before the NUL → EFAULT. The commands encode these as name sentinels.
+  if (name === NAME_NO_NUL_4096) return fail(s, 'EINVAL')
+  if (name === NAME_RUNS_INTO_UNMAPPED) return fail(s, 'EFAULT')
   const idx = env.devices.findIndex(d => d.name === name)
   const c = s.groupContainer === null ? undefined : containerById(s, s.groupContainer)
   const usable = c !== undefined && c.iommu !== null
