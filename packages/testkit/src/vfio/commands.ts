@@ -468,6 +468,19 @@ class ReadRegion implements VfioCommand {
   toString(): string { return `pread(d${this.slot}, ${this.n}, 0x${this.pos.toString(16)})` }
 }
 
+/** pwrite of zeros at harmless PL330 offsets (read-only status/ID registers, INTEN = 0) and past the region. */
+class WriteRegion implements VfioCommand {
+  readonly slot: number
+  readonly pos: number
+  readonly n: number
+  constructor(slot: number, pos: number, n: number) { this.slot = slot; this.pos = pos; this.n = n }
+  check(m: Readonly<VfioModelBox>): boolean { return m.s.deviceSlots[this.slot] !== null }
+  run(m: VfioModelBox, r: VfioReal): void {
+    step(m, r, this.toString(), M.regionWrite(m.s, r.env, this.slot, this.pos, this.n), () => r.p.write(r.deviceFds[this.slot]!, new Uint8Array(this.n), this.pos))
+  }
+  toString(): string { return `pwrite(d${this.slot}, ${this.n} zero bytes, 0x${this.pos.toString(16)})` }
+}
+
 class MmapRegion implements VfioCommand {
   readonly slot: number
   readonly a: M.RegionMmapArgs
@@ -712,6 +725,8 @@ export function vfioCommandArbs(env: M.VfioEnv, layout: VfioLayout): fc.Arbitrar
   const region: fc.Arbitrary<VfioCommand> = fc.oneof(
     fc.tuple(dslot0, fc.constantFrom(0, 1), fc.constantFrom(0, 1, 2, 3, 4, 0x20, 0xffc, 0xffe, 0xfff, 0x1000, 0x2000), fc.constantFrom(1, 2, 3, 4, 5, 8, 16))
       .map(([s, i, off, n]) => new ReadRegion(s, i * 2 ** 40 + off, n)),
+    fc.tuple(dslot0, fc.constantFrom(0, 1), fc.constantFrom(0x0, 0x20, 0xfe0, 0xffc, 0xffe, 0xfff, 0x1000), fc.constantFrom(1, 2, 4, 8))
+      .map(([s, i, off, n]) => new WriteRegion(s, i * 2 ** 40 + off, n)),
     fc.tuple(dslot0, fc.record({
       length: fc.constantFrom(0x1000, 0x800, 0x2000, 0),
       prot: fc.constantFrom(1, 3, 2),

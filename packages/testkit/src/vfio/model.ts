@@ -949,6 +949,11 @@ export function regionRead(s: VfioModel, env: VfioEnv, slot: number, pos: number
   return { out: ok(Number(r.size - off < BigInt(n) ? r.size - off : BigInt(n))), next: s }
 }
 
+/** pwrite(device fd, n bytes, pos) (§10.5, §15.24): the same bounds as pread (regions are R|W). */
+export function regionWrite(s: VfioModel, env: VfioEnv, slot: number, pos: number, n: number): Step {
+  return regionRead(s, env, slot, pos, n)
+}
+
 /** A device-fd mmap request. */
 export interface RegionMmapArgs {
   readonly length: number
