@@ -389,6 +389,7 @@ export class Pl330 {
     this.runHandle = undefined
     const budget = this.config.quantumCycles
     let cycles = 0
+    this.yieldRequested = false
     while (cycles < budget) {
       let ran = false
       let progress = false
@@ -396,9 +397,12 @@ export class Pl330 {
         if (t.state !== EXECUTING || t.block === B_STALL) continue
         ran = true
         const before = this.instructions
+        this.eventCycles = cycles
         cycles += this.step(t)
+        if (this.yieldRequested) break
         if (this.instructions !== before || t.block !== B_FIFO) progress = true
       }
+      if (this.yieldRequested) break
       if (!ran) break
       if (progress) this.stallRounds = 0
       else if (++this.stallRounds >= this.config.watchdogRounds) {
@@ -522,6 +526,33 @@ export class Pl330 {
 
   // ------------------------------------------------------------- execution
 
+  /**
+   * True if executing `insn` now, `eventCycles` into the current event,
+   * would show the outside world something too early: an interrupt or event
+   * (DMASEV), a wait on one (DMAWFE, DMAWFP), a channel starting (DMAGO).
+   * The event then ends before it, and the instruction runs in the next
+   * event, at its modelled time: the interrupt of a 4 KiB copy comes after
+   * the cycles of its bursts, not at the instant the channel started.
+   * (DMAEND right after DMASEV still runs in the same event, so a thread
+   * woken by that interrupt finds the channel stopped, as software that
+   * takes microseconds to respond always does on hardware.)
+   */
+  private mustYieldBefore(insn: Instr): boolean {
+    if (this.eventCycles === 0) return false
+    switch (insn.op) {
+      case 'DMASEV': case 'DMAWFE': case 'DMAWFP': case 'DMAGO':
+        this.yieldRequested = true
+        return true
+      default:
+        return false
+    }
+  }
+
+  /** Cycles the current event had used when the current instruction began. */
+  private eventCycles = 0
+  /** Set by {@link Pl330.mustYieldBefore}: end the event before the current instruction. */
+  private yieldRequested = false
+
   /** Executes one instruction of `t`; returns the cycles it took. */
   private step(t: Pl330Thread): number {
     this.fetchCycles = 0
@@ -531,12 +562,14 @@ export class Pl330 {
       const slot = t.channel + 1
       if (this.dcTag[slot]![k] === pc) {
         const hit = this.dcInsn[slot]![k]!
+        if (this.mustYieldBefore(hit)) return 0
         if (this.tracer?.on) this.tracer.instant(PL330_TRACE.pl330_insn, t.track, pc, formatAsm(hit, 'explicit'))
         return this.exec(t, hit)
       }
     }
     const insn = this.fetch(t)
     if (insn === undefined) return 1 + this.fetchCycles
+    if (!isDecodeError(insn) && allowedOn(insn.op, t.isManager ? 'manager' : 'channel') && this.mustYieldBefore(insn)) return this.fetchCycles
     if (this.tracer?.on) this.tracer.instant(PL330_TRACE.pl330_insn, t.track, pc, isDecodeError(insn) ? `<${insn.fault} 0x${(insn.opcode & 0xff).toString(16)}>` : formatAsm(insn, 'explicit'))
     if (isDecodeError(insn)) {
       this.instructions++
