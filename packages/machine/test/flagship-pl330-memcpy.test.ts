@@ -16,8 +16,7 @@
 // irq_abort, index 1 is irq[0] (the first event interrupt).
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { SimSystem } from '@vfio-sim/sim'
-import { Kernel, type KernelProfile } from '@vfio-sim/kernel'
+import type { KernelProfile } from '@vfio-sim/kernel'
 import { buildMemcpy, dbgGo } from '@vfio-sim/pl330'
 import { FSR, FSYNR0 } from '@vfio-sim/mmu400'
 import {
@@ -31,7 +30,7 @@ import {
   VFIO_REGION_INFO_FLAG_MMAP, VFIO_SET_IOMMU, VFIO_TYPE1_IOMMU,
   vfio_device_info, vfio_group_status, vfio_iommu_type1_dma_map, vfio_irq_info, vfio_irq_set, vfio_region_info,
 } from '@vfio-sim/uapi'
-import { Machine, buildBoard, type Process } from '../src/index.ts'
+import { boot, type Machine, type Process } from '../src/index.ts'
 
 const DEV = '2c0a0000.dma'
 const LEN = 4096
@@ -51,10 +50,9 @@ const DBGINST1 = 0xd0c
 const IRQ_ABORT = 0
 const IRQ_EVENT0 = 1
 
-/** A fresh boot with the IOMMU and VFIO modules (the VFIO-capable configuration). */
+/** A fresh boot (the IOMMU core, arm-smmu and the VFIO modules are part of it). */
 function bootVfio(board: string, profile: KernelProfile): Machine {
-  const kernel = new Kernel({ sys: new SimSystem(), profile })
-  return new Machine(kernel, board, buildBoard(kernel, board, { iommu: true }))
+  return boot({ board, profile })
 }
 
 function u32(v: number): Uint8Array {
@@ -88,8 +86,7 @@ interface Session {
  * The user driver up to "ready to start": bind through sysfs, container,
  * group, TYPE1, three DMA mappings, device fd, register mmap, eventfds.
  */
-function userDriver(board: string, profile: KernelProfile, opts: { execMcode: boolean }): Session {
-  const m = bootVfio(board, profile)
+function userDriver(board: string, profile: KernelProfile, opts: { execMcode: boolean }, m = bootVfio(board, profile)): Session {
   const p = m.spawn()
   const bus = board.endsWith('-amba') ? 'amba' : 'platform'
   const vfioDrv = bus === 'amba' ? 'vfio-amba' : 'vfio-platform'
@@ -236,5 +233,25 @@ for (const board of ['fvp-mmu400', 'fvp-mmu400-amba']) test(`${board} upstream: 
   assert.equal(s.p.peek(s.dstVa, LEN), s.src)
   assert.not.ok(s.m.kernel.dmesg().some(l => l.includes('context fault')))
 })
+
+for (const { board, profile } of CASES) {
+  test(`${board} ${profile}: after the copy, closing every fd and exiting leaves nothing pinned or allocated`, () => {
+    const m = bootVfio(board, profile)
+    const before = m.kernel.pages.snapshot() // the page allocator as boot left it
+    const s = userDriver(board, profile, { execMcode: true }, m)
+    const { p } = s
+    start(s)
+    assert.is(p.read(s.efd, new Uint8Array(8)), 8)
+    assert.ok(p.task.mm.lockedVm > 0, 'the three mapped pages are pinned and accounted')
+    for (const fd of [s.efd, s.abortEfd, s.dev]) p.close(fd)
+    p.munmap(s.regs, 0x1000)
+    // Container and group fds: the lowest ones the driver opened (3 and 4).
+    p.close(3)
+    p.close(4)
+    assert.is(p.task.mm.lockedVm, 0, 'locked_vm back to zero once the last group left the container')
+    p.exit()
+    assert.equal(m.kernel.pages.snapshot(), before, 'every page the process, its DMA mappings and the domain used is free again')
+  })
+}
 
 test.run()
