@@ -15,11 +15,10 @@ import { Kernel, type KernelProfile } from '@vfio-sim/kernel'
 import { buildMemcpy, dbgGo, dbgKill } from '@vfio-sim/pl330'
 import { Machine, buildBoard, type Process } from '../src/index.ts'
 import {
-  MAP_BIT2, MAP_READ, MAP_WRITE, allMappings, fvpFacts, fvpSetupOptions, mapDmaCommand, runCommands, unmapDmaCommand,
+  MAP_BIT2, MAP_READ, MAP_WRITE, allMappings, fvpFacts, fvpSetupOptions, getDeviceFdCommand, mapDmaCommand, runCommands, unmapDmaCommand,
   vfioPrelude, vfioSetup, type MMapping, type VfioSession,
 } from '../../testkit/src/index.ts'
 
-const BOARD = 'fvp-mmu400'
 const PAGE = 0x1000
 const DRAM = { base: 0x8000_0000, end: 0x1_0000_0000 }
 const DBGSTATUS = 0xd00
@@ -30,30 +29,32 @@ const DBGINST1 = 0xd0c
 interface Access { readonly addr: number; readonly len: number; readonly write: boolean; readonly instr: boolean }
 
 /** The VFIO-capable configuration: a fresh boot with the IOMMU and the VFIO modules (as the flagship test). */
-function bootVfio(profile: KernelProfile): Machine {
+function bootVfio(profile: KernelProfile, board: string): Machine {
   const kernel = new Kernel({ sys: new SimSystem(), profile })
-  return new Machine(kernel, BOARD, buildBoard(kernel, BOARD, { iommu: true }))
+  return new Machine(kernel, board, buildBoard(kernel, board, { iommu: true }))
 }
 
 interface Rig {
   readonly m: Machine
   readonly p: Process
   readonly s: VfioSession
-  readonly regs: number
+  /** The mmapped register windows of the group's DMACs (both PL330s on the shared-group board). */
+  readonly regs: readonly number[]
   readonly log: Access[]
   recording: boolean
 }
 
-function rig(profile: KernelProfile): Rig {
-  const m = bootVfio(profile)
+function rig(profile: KernelProfile, board: string): Rig {
+  const m = bootVfio(profile, board)
   // Root with every capability: RLIMIT_MEMLOCK is not what this property is about.
   const p = m.spawn()
   if (profile === 'upstream') p.writeFile('/sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts', 'Y')
-  const facts = { ...fvpFacts(profile, BOARD), memlockPages: null }
+  const facts = { ...fvpFacts(profile, board), memlockPages: null }
   const s = vfioSetup(p, facts, fvpSetupOptions(p))
   runCommands(s, vfioPrelude(s.env, 3))
-  const dev = s.real.deviceFds[0]!
-  const regs = p.mmap(0, PAGE, 3, 1 /* MAP_SHARED */, dev, 0)
+  // Every DMAC of the group gets a device fd (the prelude opened the first) and its registers mmapped.
+  s.env.devices.forEach((d, i) => { if (i > 0) getDeviceFdCommand(d.name, i).run(s.model, s.real) })
+  const regs = s.env.devices.map((_, i) => p.mmap(0, PAGE, 3, 1 /* MAP_SHARED */, s.real.deviceFds[i]!, 0))
   const r: Rig = { m, p, s, regs, log: [], recording: false }
   // Observe the interconnect: every span the SMMU passes on (and anything else while recording).
   const bus = m.kernel.sys.bus
@@ -85,8 +86,9 @@ function pagesOf(p: Process, maps: readonly MMapping[]): Set<number> {
 }
 
 /** User MMIO through the mmapped registers: DMAGO `channel` at `pc` via the debug interface. */
-function go(r: Rig, channel: number, pc: number): void {
-  const { p, regs } = r
+function go(r: Rig, dmac: number, channel: number, pc: number): void {
+  const p = r.p
+  const regs = r.regs[dmac]!
   for (let i = 0; i < 64 && (p.read32(regs + DBGSTATUS) & 1) !== 0; i++) r.m.run({ forNs: 1000 })
   const g = dbgGo(channel, pc, true)
   p.write32(regs + DBGINST0, g.dbginst0)
@@ -94,8 +96,9 @@ function go(r: Rig, channel: number, pc: number): void {
   p.write32(regs + DBGCMD, 0)
 }
 
-function kill(r: Rig, channel: number): void {
-  const { p, regs } = r
+function kill(r: Rig, dmac: number, channel: number): void {
+  const p = r.p
+  const regs = r.regs[dmac]!
   for (let i = 0; i < 64 && (p.read32(regs + DBGSTATUS) & 1) !== 0; i++) r.m.run({ forNs: 1000 })
   const k = dbgKill(channel)
   p.write32(regs + DBGINST0, k.dbginst0)
@@ -154,6 +157,8 @@ const mapArb = fc.record({
 
 const progArb = fc.record({
   kind: fc.constantFrom('memcpy', 'memcpy', 'random'),
+  /** Which DMAC of the group runs it (modulo their number). */
+  dmac: fc.nat({ max: 1 }),
   // the microcode goes where a live mapping points (its index modulo their number), or to a random page
   pcMapping: fc.option(fc.nat(), { nil: undefined, freq: 5 }),
   // rfc-v5: mostly start in an EXEC mapping, so programs run rather than fault at once
@@ -172,13 +177,13 @@ const progArb = fc.record({
   unmapDuring: fc.oneof({ weight: 2, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.record({ page: fc.integer({ min: 0, max: 7 }), afterNs: fc.constantFrom(100, 1_000, 5_000, 20_000) }) }),
 })
 
-for (const profile of ['rfc-v5', 'upstream'] as const) {
-  test(`${profile} ${BOARD}: device writes stay in pinned writable pages, fetches in pinned executable pages`, () => {
+for (const [profile, board] of [['rfc-v5', 'fvp-mmu400'], ['upstream', 'fvp-mmu400'], ['rfc-v5', 'fvp-mmu400-shared-group'], ['upstream', 'fvp-mmu400-shared-group']] as const) {
+  test(`${profile} ${board}: device writes stay in pinned writable pages, fetches in pinned executable pages`, () => {
     let instrSeen = 0
     let writesSeen = 0
     let copiesChecked = 0
     fc.assert(fc.property(fc.array(mapArb, { minLength: 1, maxLength: 6 }), fc.array(progArb, { minLength: 1, maxLength: 3 }), (maps, progs) => {
-      const r = rig(profile)
+      const r = rig(profile, board)
       const { s, p } = r
       const rwBase = s.layout.rw.base
       // Every user byte distinct from its neighbours and from other pages', so a copy is visible.
@@ -226,7 +231,8 @@ for (const profile of ['rfc-v5', 'upstream'] as const) {
         let executable = pagesOf(p, live.filter(x => x.exec))
         r.log.length = 0
         r.recording = true
-        go(r, channel, pc)
+        const dmac = pg.dmac % r.regs.length
+        go(r, dmac, channel, pc)
         if (pg.unmapDuring !== undefined) {
           r.m.run({ forNs: pg.unmapDuring.afterNs })
           r.recording = false
@@ -240,7 +246,7 @@ for (const profile of ['rfc-v5', 'upstream'] as const) {
         }
         r.m.run({ forNs: 200_000 })
         r.recording = false
-        kill(r, channel)
+        kill(r, dmac, channel)
         r.m.run({ forNs: 10_000 })
         check(r.log, writable, executable, channel, pg.kind)
         if (expected !== undefined) {
@@ -259,7 +265,7 @@ for (const profile of ['rfc-v5', 'upstream'] as const) {
           { iovaPage: 4, pages: 2, vaPage: undefined, flags: MAP_READ | MAP_WRITE },
         ],
         [{
-          kind: 'memcpy', pcMapping: 0, pcInExec: true, mcodeVaPage: 0, pcPage: 0, src: WINDOW, dst: WINDOW,
+          kind: 'memcpy', dmac: 0, pcMapping: 0, pcInExec: true, mcodeVaPage: 0, pcPage: 0, src: WINDOW, dst: WINDOW,
           srcMapping: 0, dstMapping: 0, len: 4096, bytes: new Uint8Array(8), unmapFirst: undefined, unmapDuring: undefined,
         }],
       ]],

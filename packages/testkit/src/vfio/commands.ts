@@ -797,6 +797,11 @@ export function mapDmaCommand(slot: number, a: M.DmaMapArgs, label = `0x${a.vadd
   return new MapDma(slot, a, label)
 }
 
+/** A GROUP_GET_DEVICE_FD command into device slot `slot`. */
+export function getDeviceFdCommand(name: string, slot: number): VfioCommand {
+  return new GetDeviceFd(name, slot)
+}
+
 /** An UNMAP_DMA command on container slot `slot`. */
 export function unmapDmaCommand(slot: number, a: M.DmaUnmapArgs): VfioCommand {
   return new UnmapDma(slot, a)
