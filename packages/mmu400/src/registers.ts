@@ -89,7 +89,21 @@ const f = (shift: number, width: number, doc?: string, access?: 'rw' | 'ro' | 'w
  * stall support change the table: SMR bits above NUMSIDB do not exist, so
  * they read as zero and ignore writes, as Linux's SMR probe expects).
  */
-export function mmu400Registers(c: ResolvedConfig) {
+export function mmu400Registers(c: ResolvedConfig): ReturnType<typeof buildMmu400Registers> {
+  // Tables are immutable: one per distinct configuration, shared by every
+  // instance (a board is booted thousands of times by property tests).
+  const key = JSON.stringify(c)
+  let t = tableCache.get(key)
+  if (t === undefined) {
+    t = buildMmu400Registers(c)
+    tableCache.set(key, t)
+  }
+  return t
+}
+
+const tableCache = new Map<string, ReturnType<typeof buildMmu400Registers>>()
+
+function buildMmu400Registers(c: ResolvedConfig) {
   const nCb = c.contextBanks
   const cb = (off: number, spec: Omit<RegisterSpec, 'offset' | 'count' | 'stride'>): RegisterSpec =>
     ({ ...spec, offset: c.cbBase + off, count: nCb, stride: c.pageSize })

@@ -212,6 +212,31 @@ export interface RegisterLogEntry {
   readonly register: string | undefined
 }
 
+/** Word index → register and copy, computed once per table and shared by its instances. */
+interface Decode {
+  readonly reg: readonly (Register | undefined)[]
+  readonly index: Int32Array
+}
+const decodeCache = new WeakMap<object, Decode>()
+
+function decodeOf(table: RegisterTable<Record<string, RegisterSpec>>): Decode {
+  let d = decodeCache.get(table)
+  if (d !== undefined) return d
+  const reg = new Array<Register | undefined>(table.size / 4).fill(undefined)
+  const index = new Int32Array(table.size / 4)
+  for (const r of table.list) {
+    for (let i = 0; i < r.count; i++) {
+      for (let w = 0; w < r.width / 32; w++) {
+        reg[r.word + i * r.wordStride + w] = r
+        index[r.word + i * r.wordStride + w] = i
+      }
+    }
+  }
+  d = { reg, index }
+  decodeCache.set(table, d)
+  return d
+}
+
 /**
  * The registers of one device instance: storage, hooks and decode. It is the
  * device's {@link MmioDevice}; the model holds it and reads or sets values by
@@ -225,7 +250,7 @@ export class RegisterFile<R extends Record<string, RegisterSpec> = Record<string
   /** Stored values, one 32-bit word per 4 bytes of the window. */
   private readonly words: Uint32Array
   /** Word index → register, and which copy. */
-  private readonly decodeReg: (Register | undefined)[]
+  private readonly decodeReg: readonly (Register | undefined)[]
   private readonly decodeIndex: Int32Array
   private readonly hooks: Partial<Record<keyof R, RegisterHooks>>
   private readonly resets = new Map<Register, (index: number) => bigint>()
@@ -241,16 +266,9 @@ export class RegisterFile<R extends Record<string, RegisterSpec> = Record<string
     this.hooks = hooks
     this.onLog = onLog
     this.words = new Uint32Array(table.size / 4)
-    this.decodeReg = new Array<Register | undefined>(table.size / 4).fill(undefined)
-    this.decodeIndex = new Int32Array(table.size / 4)
-    for (const r of table.list) {
-      for (let i = 0; i < r.count; i++) {
-        for (let w = 0; w < r.width / 32; w++) {
-          this.decodeReg[r.word + i * r.wordStride + w] = r
-          this.decodeIndex[r.word + i * r.wordStride + w] = i
-        }
-      }
-    }
+    const d = decodeOf(table)
+    this.decodeReg = d.reg
+    this.decodeIndex = d.index
     this.reset()
   }
 
