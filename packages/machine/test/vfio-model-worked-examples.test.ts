@@ -157,4 +157,43 @@ test('§8.3 / §15.20: MAP failure atomicity under RLIMIT_MEMLOCK, and EOVERFLOW
   assert.equal([u.out, getU64(u.bytes!, 16)], [{ ret: 0 }, 0n])
 })
 
+test('§10.9: a virqfd on a counting eventfd runs at once without consuming; removing it clears the counter', () => {
+  const e = env('upstream')
+  let s = active(e, 3)
+  s = M.groupGetDeviceFd(s, e, '2c0a0000.dma', 0).next
+  const irq = (flags: number, data: M.IrqData): void => {
+    const r = M.deviceSetIrqs(s, e, 0, { flags, index: 0, start: 0, count: 1, argszDelta: 0, data })
+    assert.equal(r.out, { ret: 0 })
+    s = r.next
+  }
+  irq(IRQ_SET.ACTION_MASK | IRQ_SET.DATA_NONE, { kind: 'none' })
+  s = M.writeVirqEventfd(s, 'ufd', 2n).next // nobody listens yet
+  assert.is(s.virqCount.ufd, 2n)
+  irq(IRQ_SET.ACTION_UNMASK | IRQ_SET.DATA_EVENTFD, { kind: 'eventfd', fd: 'ufd' })
+  assert.equal([s.devices[0]!.irqs[0]!.masked, s.virqCount.ufd], [false, 2n], 'handler ran, count kept')
+  assert.equal(M.deviceSetIrqs(s, e, 0, { flags: IRQ_SET.ACTION_UNMASK | IRQ_SET.DATA_EVENTFD, index: 0, start: 0, count: 1, argszDelta: 0, data: { kind: 'eventfd', fd: 'ufd' } }).out, { errno: ['EBUSY'] })
+  irq(IRQ_SET.ACTION_UNMASK | IRQ_SET.DATA_EVENTFD, { kind: 'eventfd', fd: 'minus1' })
+  assert.is(s.virqCount.ufd, 0n, 'eventfd_ctx_remove_wait_queue read the counter')
+})
+
+test('§7 / decision 0552: dma-pl330 cannot bind into a group whose DMA ownership VFIO holds (drivers_probe EINVAL)', () => {
+  const e: M.VfioEnv = { ...fvpFacts('upstream', 'fvp-mmu400-shared-group'), groupId: 0, userPages: () => 'rw', memlockPages: null }
+  let s = M.initialModel(e)
+  for (const i of [0, 1]) {
+    s = M.writeOverride(s, i, 'vfio-platform').next
+    s = M.writeUnbind(s, e, i, 'dma-pl330').next
+    s = M.writeDriversProbe(s, e, i, 'dma-pl330').next
+  }
+  s = M.openContainer(s, 0).next
+  s = M.openGroup(s).next
+  s = M.groupSetContainer(s, e, { kind: 'container', slot: 0 }).next
+  s = M.writeUnbind(s, e, 1, 'vfio-platform').next
+  s = M.writeOverride(s, 1, '\n').next
+  const r = M.writeDriversProbe(s, e, 1, 'dma-pl330')
+  assert.equal(r.out, { errno: ['EINVAL'] })
+  assert.is(r.next.devices[1]!.driver, null)
+  s = M.groupUnsetContainer(s).next
+  assert.is(M.writeDriversProbe(s, e, 1, 'dma-pl330').next.devices[1]!.driver, 'dma-pl330', 'binds once VFIO let go')
+})
+
 test.run()
