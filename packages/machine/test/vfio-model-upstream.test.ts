@@ -55,7 +55,7 @@ function afterExit(s: ReturnType<typeof session>): void {
   q.exit()
 }
 
-for (const board of ['fvp-mmu400', 'fvp-mmu400-shared-group']) {
+for (const board of ['fvp-mmu400', 'fvp-mmu400-shared-group', 'fvp-mmu400-amba']) {
   const probe = session(board)
   test(`${PROFILE} ${board}: random VFIO command sequences from a fresh process match the model`, () => {
     fc.assert(fc.property(vfioCommands(probe.env, probe.layout, 30), cmds => {

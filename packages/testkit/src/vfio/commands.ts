@@ -123,7 +123,7 @@ export function observe(m: VfioModelBox, r: VfioReal, after: string): void {
   // sysfs and devfs: each device's driver link, the group's /dev/vfio node.
   s.devices.forEach((d, i) => {
     const name = r.env.devices[i]!.name
-    const link = attempt(() => { const l = r.p.readlink(`/sys/bus/platform/devices/${name}/driver`); return l.endsWith(`/${d.driver ?? '?'}`) ? 1 : 0 })
+    const link = attempt(() => { const l = r.p.readlink(`/sys/bus/${r.env.bus}/devices/${name}/driver`); return l.endsWith(`/${d.driver ?? '?'}`) ? 1 : 0 })
     const want = d.driver === null ? { errno: 'ENOENT' } : { ret: 1 }
     if (JSON.stringify(link) !== JSON.stringify(want)) throw new Error(`${after}: ${name}/driver is ${show(link)}, model says ${d.driver ?? 'unbound'}`)
   })
@@ -543,7 +543,7 @@ class WriteOverride implements VfioCommand {
   constructor(dev: number, value: string) { this.dev = dev; this.value = value }
   check(): boolean { return true }
   run(m: VfioModelBox, r: VfioReal): void {
-    const path = `/sys/bus/platform/devices/${r.env.devices[this.dev]!.name}/driver_override`
+    const path = `/sys/bus/${r.env.bus}/devices/${r.env.devices[this.dev]!.name}/driver_override`
     step(m, r, this.toString(), M.writeOverride(m.s, this.dev, this.value), () => writeOnce(r.p, path, this.value))
   }
   toString(): string { return `echo ${JSON.stringify(this.value)} > dev${this.dev}/driver_override` }
@@ -569,15 +569,15 @@ class Unbind implements VfioCommand {
   constructor(dev: number, vfio: boolean) { this.dev = dev; this.vfio = vfio }
   check(m: Readonly<VfioModelBox>): boolean {
     // A vfio device with no open fd may leave while a sibling keeps the group (and its node) alive.
-    const keepsGroup = m.s.devices[this.dev]!.openCount === 0 && m.s.devices.some((d, i) => i !== this.dev && d.driver === M.VFIO_PLATFORM)
+    const keepsGroup = m.s.devices[this.dev]!.openCount === 0 && m.s.devices.some((d, i) => i !== this.dev && d.driver === m.s.vfioDriver)
     return !this.vfio || bindingQuiet(m.s) || keepsGroup
   }
   run(m: VfioModelBox, r: VfioReal): void {
-    const drv = this.vfio ? M.VFIO_PLATFORM : r.bootDriver
+    const drv = this.vfio ? r.env.vfioDriver : r.bootDriver
     const name = r.env.devices[this.dev]!.name
-    step(m, r, this.toString(), M.writeUnbind(m.s, r.env, this.dev, drv), () => writeOnce(r.p, `/sys/bus/platform/drivers/${drv}/unbind`, name))
+    step(m, r, this.toString(), M.writeUnbind(m.s, r.env, this.dev, drv), () => writeOnce(r.p, `/sys/bus/${r.env.bus}/drivers/${drv}/unbind`, name))
   }
-  toString(): string { return `echo dev${this.dev} > ${this.vfio ? 'vfio-platform' : 'host driver'}/unbind` }
+  toString(): string { return `echo dev${this.dev} > ${this.vfio ? 'vfio driver' : 'host driver'}/unbind` }
 }
 
 class DriversProbe implements VfioCommand {
@@ -589,7 +589,7 @@ class DriversProbe implements VfioCommand {
   check(): boolean { return true }
   run(m: VfioModelBox, r: VfioReal): void {
     const name = r.env.devices[this.dev]!.name
-    step(m, r, this.toString(), M.writeDriversProbe(m.s, r.env, this.dev, r.bootDriver), () => writeOnce(r.p, '/sys/bus/platform/drivers_probe', name))
+    step(m, r, this.toString(), M.writeDriversProbe(m.s, r.env, this.dev, r.bootDriver), () => writeOnce(r.p, `/sys/bus/${r.env.bus}/drivers_probe`, name))
   }
   toString(): string { return `echo dev${this.dev} > drivers_probe` }
 }
@@ -753,7 +753,7 @@ export function vfioCommandArbs(env: M.VfioEnv, layout: VfioLayout): fc.Arbitrar
   const validMap = fc.tuple(fc.oneof({ weight: 4, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: cslot }), fc.integer({ min: 0, max: layout.window.pages - 1 }), fc.integer({ min: 1, max: 2 }), fc.integer({ min: 0, max: layout.rw.pages - 2 }))
     .map(([s, i, n, v]) => new MapDma(s, { argsz: 32, flags: MAP_READ | MAP_WRITE, vaddr: layout.rw.base + BigInt(v) * M.PAGE, iova: layout.window.base + BigInt(i) * M.PAGE, size: BigInt(n) * M.PAGE }, `rw+${v}p`))
   const binding: fc.Arbitrary<VfioCommand> = fc.oneof(
-    fc.tuple(devIdx, fc.constantFrom('vfio-platform', 'vfio-platform\n', '\n', 'dma-pl330', 'nonexistent')).map(([d, v]) => new WriteOverride(d, v)),
+    fc.tuple(devIdx, fc.constantFrom(env.vfioDriver, `${env.vfioDriver}\n`, '\n', 'dma-pl330', 'nonexistent')).map(([d, v]) => new WriteOverride(d, v)),
     fc.tuple(devIdx, fc.boolean()).map(([d, v]) => new Unbind(d, v)),
     devIdx.map(d => new DriversProbe(d, v5)),
   )
@@ -785,7 +785,7 @@ export function vfioCommands(env: M.VfioEnv, layout: VfioLayout, maxCommands = 4
 export function vfioPrelude(env: M.VfioEnv, iommuType: 1 | 3): VfioCommand[] {
   const seq: VfioCommand[] = []
   env.devices.forEach((_, i) => {
-    seq.push(new WriteOverride(i, 'vfio-platform'), new Unbind(i, false), new DriversProbe(i, env.profile === 'rfc-v5'))
+    seq.push(new WriteOverride(i, env.vfioDriver), new Unbind(i, false), new DriversProbe(i, env.profile === 'rfc-v5'))
   })
   seq.push(new OpenContainer(0), new OpenGroup(), new SetContainer({ kind: 'container', slot: 0 }), new ContainerIntIoctl(0, 'set', iommuType), new GetDeviceFd(env.devices[0]!.name, 0))
   return seq

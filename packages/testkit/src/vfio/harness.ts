@@ -6,6 +6,7 @@
  */
 import type { VfioProc, VfioReal, VfioModelBox, VfioLayout, VfioCommand } from './commands.ts'
 import * as M from './model.ts'
+import { DEV_FLAG_AMBA, DEV_FLAG_PLATFORM } from './constants.ts'
 
 /** The process calls the harness needs beyond {@link VfioProc}. */
 export interface VfioHarnessProc extends VfioProc {
@@ -51,7 +52,7 @@ export function vfioSetup(p: VfioHarnessProc, facts: VfioEnvFacts, opts: {
   const otherFd = p.open('/dev/null', 0)
   const mfd = p.eventfd(0, EFD_NONBLOCK)
   const ufd = p.eventfd(0, EFD_NONBLOCK)
-  const link = p.readlink(`/sys/bus/platform/devices/${facts.devices[0]!.name}/iommu_group`)
+  const link = p.readlink(`/sys/bus/${facts.bus}/devices/${facts.devices[0]!.name}/iommu_group`)
   const groupId = Number(/(\d+)$/.exec(link)?.[1] ?? 'NaN')
   if (!Number.isInteger(groupId)) throw new Error(`vfioSetup: cannot read the group number from ${link}`)
   const layout: VfioLayout = {
@@ -116,15 +117,24 @@ export const VFIO_MODEL_MEMLOCK_PAGES = 6
  *   in the DT, decision 0601);
  * - PROT_EXEC with an IOMMU (rfc-v5): the MMU-400 domain has dma_exec (decision 0600);
  * - reset: upstream binds with the PL330 reset module (vfio_platform_pl330.ts), so
- *   FLAGS_RESET; rfc-v5 has no reset (spec §16 "Reset: none (-EINVAL)");
+ *   FLAGS_RESET — vfio-amba too: it looks the reset up by the DT's first compatible,
+ *   "arm,pl330" (vfio_platform_of_probe), only reset_required is false;
+ *   rfc-v5 has no reset (spec §16 "Reset: none (-EINVAL)");
+ * - fvp-mmu400-amba: the PL330 is an AMBA device bound to vfio-amba, FLAGS_AMBA;
  * - regions R|W|MMAP for the page-aligned 4 KiB window (spec §10.2);
  * - dma_entry_limit 65535 (spec §8.1).
  */
 export function fvpFacts(profile: M.VfioProfile, board: string): VfioEnvFacts {
   const shared = board === 'fvp-mmu400-shared-group'
+  const amba = board === 'fvp-mmu400-amba'
+  // vfio-amba takes adev->irq[0..AMBA_NR_IRQS): 2 in 2014 headers, 9 today (spec §10.1, §16; decision 0880)
+  const ambaDma: M.EnvDevice = { ...FVP_DMA0, irqLevel: FVP_DMA0.irqLevel.slice(0, profile === 'rfc-v5' ? 2 : 9) }
   return {
     profile,
-    devices: shared ? [FVP_DMA0, FVP_DMA1] : [FVP_DMA0],
+    bus: amba ? 'amba' : 'platform',
+    vfioDriver: amba ? 'vfio-amba' : 'vfio-platform',
+    deviceFlag: amba ? DEV_FLAG_AMBA : DEV_FLAG_PLATFORM,
+    devices: amba ? [ambaDma] : shared ? [FVP_DMA0, FVP_DMA1] : [FVP_DMA0],
     foreignDevice: '2b400000.iommu',
     pgsizeBitmap: 0x4020_1000n,
     iovaRanges: [[0n, 0x7ff_ffffn], [0x810_0000n, 0xffff_ffffn]],

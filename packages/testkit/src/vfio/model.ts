@@ -13,7 +13,7 @@
  */
 import { produce, type Draft } from 'immer'
 import {
-  DEV_FLAG_PLATFORM, DEV_FLAG_RESET, EXT, GROUP_CONTAINER_SET, GROUP_VIABLE, IOMMU_INFO_CAPS, IOMMU_INFO_PGSIZES,
+  DEV_FLAG_RESET, EXT, GROUP_CONTAINER_SET, GROUP_VIABLE, IOMMU_INFO_CAPS, IOMMU_INFO_PGSIZES,
   IRQ_INFO_AUTOMASKED, IRQ_INFO_EVENTFD, IRQ_INFO_MASKABLE, IRQ_SET, MAP_BIT2, MAP_READ, MAP_WRITE,
   REGION_MMAP, UNMAP_ALL, UNMAP_DIRTY, UNMAP_VADDR,
 } from './constants.ts'
@@ -49,6 +49,12 @@ export interface EnvDevice {
  */
 export interface VfioEnv {
   readonly profile: VfioProfile
+  /** The bus of the group's devices: 'platform' (vfio-platform) or 'amba' (vfio-amba). */
+  readonly bus: 'platform' | 'amba'
+  /** The VFIO bus driver of that bus. */
+  readonly vfioDriver: string
+  /** VFIO_DEVICE_FLAGS_PLATFORM or VFIO_DEVICE_FLAGS_AMBA. */
+  readonly deviceFlag: number
   /** The IOMMU group number (found with readlink of `iommu_group`, not a semantic claim). */
   readonly groupId: number
   /** Devices of the group, in the order device slots refer to them. */
@@ -129,6 +135,8 @@ export interface MDevice {
 
 /** The whole observable state. */
 export interface VfioModel {
+  /** The VFIO bus driver's name (vfio-platform / vfio-amba). */
+  readonly vfioDriver: string
   /** Container fd slots: the container object id behind each open fd. */
   readonly containerSlots: readonly (number | null)[]
   readonly containers: readonly MContainer[]
@@ -182,6 +190,7 @@ function fail(s: VfioModel, e: string, bytes?: Uint8Array): Step {
 /** The initial model: nothing open, devices bound to their boot drivers. */
 export function initialModel(env: VfioEnv, containerSlots = 2, deviceSlots = 3): VfioModel {
   return {
+    vfioDriver: env.vfioDriver,
     containerSlots: Array.from({ length: containerSlots }, () => null),
     containers: [],
     nextContainerId: 1,
@@ -204,12 +213,12 @@ export function granule(env: VfioEnv): bigint {
 
 /** Does the group's /dev/vfio/N node exist (a device of the group is bound to vfio-platform)? */
 export function groupNodeExists(s: VfioModel): boolean {
-  return s.devices.some(d => d.driver === VFIO_PLATFORM)
+  return s.devices.some(d => d.driver === s.vfioDriver)
 }
 
 /** Viability: every device of the group is driverless or bound to vfio (§6.2; single-owner rule upstream). */
 export function groupViable(s: VfioModel): boolean {
-  return s.devices.every(d => d.driver === null || d.driver === VFIO_PLATFORM)
+  return s.devices.every(d => d.driver === null || d.driver === s.vfioDriver)
 }
 
 function containerById(s: VfioModel, id: number): MContainer | undefined {
@@ -663,11 +672,11 @@ export function groupGetDeviceFd(s: VfioModel, env: VfioEnv, name: string, slot:
   const c = s.groupContainer === null ? undefined : containerById(s, s.groupContainer)
   const usable = c !== undefined && c.iommu !== null
   if (env.profile === 'upstream') {
-    if (idx < 0 || s.devices[idx]!.driver !== VFIO_PLATFORM) return fail(s, 'ENODEV')
+    if (idx < 0 || s.devices[idx]!.driver !== s.vfioDriver) return fail(s, 'ENODEV')
     if (!usable) return fail(s, 'EINVAL')
   } else {
     if (!usable || !groupViable(s)) return fail(s, 'EINVAL')
-    if (idx < 0 || s.devices[idx]!.driver !== VFIO_PLATFORM) return fail(s, 'ENODEV')
+    if (idx < 0 || s.devices[idx]!.driver !== s.vfioDriver) return fail(s, 'ENODEV')
   }
   return {
     out: { ret: -1 },
@@ -709,9 +718,9 @@ function slotDevice(s: VfioModel, env: VfioEnv, slot: number): EnvDevice | undef
   return idx === null || idx === undefined ? undefined : env.devices[idx]
 }
 
-/** Device info flags of a vfio-platform device (§10.3; rfc-v5: no reset, §16). */
+/** Device info flags of a vfio-platform / vfio-amba device (§10.1, §10.3; rfc-v5: no reset, §16). */
 export function deviceFlags(env: VfioEnv): number {
-  return DEV_FLAG_PLATFORM | (env.hasReset ? DEV_FLAG_RESET : 0)
+  return env.deviceFlag | (env.hasReset ? DEV_FLAG_RESET : 0)
 }
 
 /** VFIO_DEVICE_GET_INFO (minsz 16; 16 bytes back, cap_offset untouched) (§10.3). */
@@ -1039,9 +1048,9 @@ export function writeDriversProbe(s: VfioModel, env: VfioEnv, dev: number, bootD
   const m = s.devices[dev]!
   if (m.driver !== null) return { out: ok(name.length), next: s }
   let drv: string | null = null
-  if (m.override !== null) drv = m.override === VFIO_PLATFORM || m.override === bootDriver ? m.override : null
+  if (m.override !== null) drv = m.override === s.vfioDriver || m.override === bootDriver ? m.override : null
   else drv = bootDriver
-  if (drv === VFIO_PLATFORM && !env.vfioProbeOk) drv = null
+  if (drv === s.vfioDriver && !env.vfioProbeOk) drv = null
   if (drv === bootDriver && s.groupClaimed) return fail(s, 'EINVAL')
   return { out: ok(name.length), next: drv === null ? s : produce(s, d => { d.devices[dev]!.driver = drv }) }
 }
