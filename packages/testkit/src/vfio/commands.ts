@@ -207,6 +207,26 @@ class ContainerIntIoctl implements VfioCommand {
   }
 }
 
+/** A 0x3B75 request (container: VFIO_IOMMU_DIRTY_PAGES; device: VFIO_DEVICE_FEATURE) with an 8-byte header. */
+class Request3B75 implements VfioCommand {
+  readonly target: 'container' | 'device'
+  readonly slot: number
+  readonly argsz: number
+  readonly flags: number
+  constructor(target: 'container' | 'device', slot: number, argsz: number, flags: number) { this.target = target; this.slot = slot; this.argsz = argsz; this.flags = flags }
+  check(m: Readonly<VfioModelBox>): boolean { return (this.target === 'container' ? m.s.containerSlots : m.s.deviceSlots)[this.slot] !== null }
+  run(m: VfioModelBox, r: VfioReal): void {
+    const b = filled(16, 0xa5)
+    putU32(b, 0, this.argsz)
+    putU32(b, 4, this.flags)
+    const before = b.slice()
+    const st = this.target === 'container' ? M.dirtyPages(m.s, r.env, this.slot, this.argsz, this.flags) : M.deviceFeature(m.s, r.env, this.slot, this.argsz, this.flags)
+    const fd = this.target === 'container' ? r.containerFds[this.slot]! : r.deviceFds[this.slot]!
+    step(m, r, this.toString(), { ...st, bytes: before }, () => r.p.ioctl(fd, 0x3b75, b), b)
+  }
+  toString(): string { return `${this.target === 'container' ? `DIRTY_PAGES(c${this.slot}` : `DEVICE_FEATURE(d${this.slot}`}, argsz ${this.argsz}, flags 0x${this.flags.toString(16)})` }
+}
+
 class IommuGetInfo implements VfioCommand {
   readonly slot: number
   readonly argsz: number
@@ -706,6 +726,7 @@ export function vfioCommandArbs(env: M.VfioEnv, layout: VfioLayout): fc.Arbitrar
     fc.tuple(cslot, fc.oneof({ weight: 6, arbitrary: fc.constantFrom(1, 3) }, { weight: 1, arbitrary: fc.constantFrom(0, 2, 4, 5, 6, 8, 9, 0x1_0000_0001) })).map(([s, a]) => new ContainerIntIoctl(s, 'set', a)),
     fc.tuple(cslot, fc.constantFrom(VFIO_IOCTL.IOMMU_ENABLE, 0x3b7f, VFIO_IOCTL.GROUP_GET_STATUS, VFIO_IOCTL.DEVICE_RESET)).map(([s, q]) => new ContainerIntIoctl(s, 'other', q)),
     fc.tuple(cslot, fc.constantFrom(12, 16, 20, 24, 88, 103, 104, 128), fc.constantFrom(0, 8)).map(([s, a, e]) => new IommuGetInfo(s, a, e)),
+    fc.tuple(cslot, fc.constantFrom(4, 8, 8, 16), fc.constantFrom(0, 1, 2, 3, 4, 8, 1 | 8)).map(([s, a, f]) => new Request3B75('container', s, a, f)),
   )
   const map = fc.tuple(cslot, mapFlags, vaddrArb(layout), iovaArb(layout), sizeArb, fc.oneof({ weight: 15, arbitrary: fc.constant(32) }, { weight: 1, arbitrary: fc.constant(31) }))
     .map(([s, flags, v, iova, size, argsz]) => new MapDma(s, { argsz, flags, vaddr: v.vaddr, iova, size }, v.label))
@@ -721,6 +742,7 @@ export function vfioCommandArbs(env: M.VfioEnv, layout: VfioLayout): fc.Arbitrar
   const device: fc.Arbitrary<VfioCommand> = fc.oneof(
     fc.tuple(dslot0, fc.constantFrom<'info' | 'region' | 'irq'>('info', 'region', 'irq'), fc.constantFrom(12, 15, 16, 20, 32, 36), fc.constantFrom(0, 0, 1, 8, 9)).map(([s, k, a, i]) => new DeviceInfo(s, k, a, i)),
     fc.tuple(dslot0, fc.constantFrom(VFIO_IOCTL.DEVICE_RESET, VFIO_IOCTL.DEVICE_RESET, 0x3b7f, VFIO_IOCTL.IOMMU_GET_INFO)).map(([s, q]) => new DeviceNoArg(s, q)),
+    fc.tuple(dslot0, fc.constantFrom(4, 8, 16), fc.constantFrom(0, 1, 1 << 16, 1 << 17, (1 << 16) | (1 << 17), (1 << 16) | (1 << 17) | (1 << 18), 1 << 19, 3 | (1 << 18))).map(([s, a, f]) => new Request3B75('device', s, a, f)),
   )
   const region: fc.Arbitrary<VfioCommand> = fc.oneof(
     fc.tuple(dslot0, fc.constantFrom(0, 1), fc.constantFrom(0, 1, 2, 3, 4, 0x20, 0xffc, 0xffe, 0xfff, 0x1000, 0x2000), fc.constantFrom(1, 2, 3, 4, 5, 8, 16))

@@ -332,6 +332,44 @@ export function setIommu(s: VfioModel, env: VfioEnv, slot: number, arg: number):
   }
 }
 
+/**
+ * VFIO_IOMMU_DIRTY_PAGES (0x3B75) with a struct of `argsz` and `flags`
+ * (§8.5; decisions 0601, 0602): no IOMMU → EINVAL; rfc-v5 → ENOTTY (did not
+ * exist); v1 → EACCES before anything is read; v2: argsz < 8 or unknown flags,
+ * or not exactly one of START/STOP/GET_BITMAP → EINVAL; START/STOP → 0;
+ * GET_BITMAP needs argsz ≥ 8 + 40 (EINVAL). Nothing is written back.
+ */
+export function dirtyPages(s: VfioModel, env: VfioEnv, slot: number, argsz: number, flags: number): Step {
+  const c = slotContainer(s, slot)
+  if (c === undefined) return fail(s, 'EBADF')
+  if (c.iommu === null) return fail(s, 'EINVAL')
+  if (env.profile === 'rfc-v5') return fail(s, 'ENOTTY')
+  if (c.iommu === 'v1') return fail(s, 'EACCES')
+  const ops = flags & 7
+  if (argsz < 8 || (flags & ~7) !== 0 || (ops !== 1 && ops !== 2 && ops !== 4)) return fail(s, 'EINVAL')
+  if (ops === 4 && argsz < 48) return fail(s, 'EINVAL')
+  if (ops === 4) throw new Error('model: GET_BITMAP with a range is not generated')
+  return { out: ok(0), next: s }
+}
+
+/**
+ * VFIO_DEVICE_FEATURE (0x3B75) on a device fd with `argsz` and `flags`
+ * (decision 0850): upstream the core decodes it — argsz < 8, unknown flags,
+ * or GET|SET without PROBE → EINVAL; every feature → ENOTTY (vfio-platform has
+ * no migration, logging or device_feature ops). rfc-v5 passes the number to
+ * vfio-platform, which does not know it: ENOTTY.
+ */
+export function deviceFeature(s: VfioModel, env: VfioEnv, slot: number, argsz: number, flags: number): Step {
+  if (slotDevice(s, env, slot) === undefined) return fail(s, 'EBADF')
+  if (env.profile === 'rfc-v5') return fail(s, 'ENOTTY')
+  const GET = 1 << 16
+  const SET = 1 << 17
+  const PROBE = 1 << 18
+  if (argsz < 8 || (flags & ~(0xffff | GET | SET | PROBE)) !== 0) return fail(s, 'EINVAL')
+  if ((flags & PROBE) === 0 && (flags & SET) !== 0 && (flags & GET) !== 0) return fail(s, 'EINVAL')
+  return fail(s, 'ENOTTY')
+}
+
 /** Any other request on a container fd: EINVAL without an IOMMU, ENOTTY with one (§15.1). */
 export function containerOther(s: VfioModel, slot: number): Step {
   const c = slotContainer(s, slot)
