@@ -224,10 +224,10 @@ for (const profile of UAPI_PROFILES) {
 
 // ---- rfc-v5 specifics -------------------------------------------------------------
 
-test('rfc-v5: EXEC alone is a valid prot (IOMMU_EXEC counts); VADDR does not exist', () => {
+test('rfc-v5: EXEC alone is a valid prot (IOMMU_EXEC counts), mapped readable and executable (decision 0606)', () => {
   const h = setup('rfc-v5')
   assert.is(map(h, VFIO_DMA_MAP_FLAG_EXEC, BUF, 0, PAGE), 0)
-  assert.equal(h.dom.entries.get(0n)!.prot, { read: false, write: false, cache: true, noexec: false })
+  assert.equal(h.dom.entries.get(0n)!.prot, { read: true, write: false, cache: true, noexec: false })
 })
 
 test('rfc-v5: IOMMU_CACHE only for a coherent IOMMU', () => {

@@ -17,7 +17,7 @@ import { Machine, buildBoard, type Process } from '../src/index.ts'
 import {
   MAP_BIT2, MAP_READ, MAP_WRITE, allMappings, fvpFacts, fvpSetupOptions, getDeviceFdCommand, mapDmaCommand, runCommands, unmapDmaCommand,
   vfioPrelude, vfioSetup, type MMapping, type VfioSession,
-} from '../../testkit/src/index.ts'
+} from '@vfio-sim/testkit'
 
 const PAGE = 0x1000
 const DRAM = { base: 0x8000_0000, end: 0x1_0000_0000 }

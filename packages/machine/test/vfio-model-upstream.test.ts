@@ -13,7 +13,7 @@ import { Kernel } from '@vfio-sim/kernel'
 import { buildBoard, Machine, type Process } from '@vfio-sim/machine'
 // @vfio-sim/machine does not depend on @vfio-sim/testkit (nor testkit on
 // machine), so this test imports the testkit source directly.
-import { fvpFacts, fvpSetupOptions, groupNodeExists, groupViable, runCommands, vfioCommands, vfioPrelude, vfioSetup, vfioUserSpawnOptions, type VfioProfile, type VfioSession } from '../../testkit/src/index.ts'
+import { fvpFacts, fvpSetupOptions, groupNodeExists, groupViable, runCommands, vfioCommands, vfioPrelude, vfioSetup, vfioUserSpawnOptions, type VfioProfile, type VfioSession } from '@vfio-sim/testkit'
 
 const PROFILE: VfioProfile = 'upstream'
 

@@ -660,9 +660,7 @@ const sizeArb: fc.Arbitrary<bigint> = fc.oneof(
  * by these properties and reported; the generators avoid them so the rest of
  * the state space stays checked. Each entry names the failing sequence.
  */
-export const VFIO_KNOWN_DIVERGENCES: readonly string[] = [
-  'rfc-v5: MAP_DMA(flags EXEC only) → EINVAL ("io-pgtable: no access requested"); decision 0601 says EXEC alone is a valid prot',
-]
+export const VFIO_KNOWN_DIVERGENCES: readonly string[] = []
 
 /** The fast-check command arbitraries for a profile and layout. */
 export function vfioCommandArbs(env: M.VfioEnv, layout: VfioLayout): fc.Arbitrary<VfioCommand>[] {
@@ -675,10 +673,9 @@ export function vfioCommandArbs(env: M.VfioEnv, layout: VfioLayout): fc.Arbitrar
   const mapFlags = fc.oneof(
     { weight: 6, arbitrary: fc.constantFrom(MAP_READ | MAP_WRITE, MAP_READ, MAP_WRITE) },
     { weight: 2, arbitrary: fc.constantFrom(MAP_READ | MAP_WRITE | MAP_BIT2, MAP_READ | MAP_BIT2) },
-    // EXEC alone (rfc-v5) is left out: decision 0601 makes it a valid prot, but the
-    // io-pgtable refuses a mapping without read or write (EINVAL); reported, see
-    // VFIO_KNOWN_DIVERGENCES.
-    { weight: 1, arbitrary: fc.constantFrom(0, v5 ? 0 : MAP_BIT2, 8, MAP_READ | 0x100) },
+    // Bit 2 alone: EXEC in rfc-v5 (a valid prot, decision 0601/0606), VADDR without a
+    // prot upstream (EINVAL unless it updates a vaddr-invalid mapping).
+    { weight: 1, arbitrary: fc.constantFrom(0, MAP_BIT2, 8, MAP_READ | 0x100) },
   )
   const unmapFlags = v5
     ? fc.oneof({ weight: 10, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.constantFrom(UNMAP_ALL, 8) })

@@ -368,7 +368,9 @@ export class VfioIommuType1 {
       if (!(read || write || exec) || size === 0n || ((size | iova | vaddr) & pgmask) !== 0n) kerr('EINVAL')
       if (iova + size - 1n > U64_MAX || vaddr + size - 1n > U64_MAX) kerr('EINVAL')
       if (this.dmaList.find(iova, size) !== undefined) kerr('EEXIST')
-      this.pinMapInsert(task, { read, write, noexec: !exec }, vaddr, iova, size)
+      // An LPAE stage-1 descriptor cannot say "execute only": EXEC alone maps
+      // the pages readable and executable (docs/decisions/0606).
+      this.pinMapInsert(task, { read: read || exec, write, noexec: !exec }, vaddr, iova, size)
       return
     }
     // Upstream (6.19+): size and overflow first, then prot, then alignment.

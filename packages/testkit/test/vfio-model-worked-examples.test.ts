@@ -4,10 +4,10 @@
 // property tests accuse correct code.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import * as M from '../../testkit/src/vfio/model.ts'
-import { fvpFacts } from '../../testkit/src/vfio/harness.ts'
-import { getU32, getU64, filled, putU32 } from '../../testkit/src/vfio/bytes.ts'
-import { IRQ_SET, MAP_READ, MAP_WRITE } from '../../testkit/src/vfio/constants.ts'
+import * as M from '../src/vfio/model.ts'
+import { fvpFacts } from '../src/vfio/harness.ts'
+import { getU32, getU64, filled, putU32 } from '../src/vfio/bytes.ts'
+import { IRQ_SET, MAP_READ, MAP_WRITE } from '../src/vfio/constants.ts'
 
 const RW_BASE = 0x7000_0000n
 
