@@ -348,9 +348,10 @@ function lowestFreeFd(task: Task): number {
 /**
  * VFIO_GROUP_GET_DEVICE_FD (spec §6.5): `arg` points at the device name
  * (dev_name(), e.g. "2c0a0000.dma"). Returns a new O_CLOEXEC fd.
- * - upstream: name (EFAULT/EINVAL), unknown name (ENODEV), group not in a
- *   container (EINVAL), first open: container without IOMMU (EINVAL), then
- *   the driver's openDevice.
+ * - upstream: name (EFAULT/EINVAL), unknown name (ENODEV), no free fd
+ *   (EMFILE), group not in a container (EINVAL), first open: container
+ *   without IOMMU (EINVAL), then the driver's openDevice
+ *   (group.c vfio_group_ioctl_get_device_fd → vfio_device_open_file).
  * - rfc-v5: name (EFAULT/EINVAL), not in a container / no IOMMU / not viable
  *   (EINVAL), unknown name (ENODEV), then the open.
  */
@@ -360,12 +361,14 @@ function groupGetDeviceFd(group: VfioGroup, arg: number, task: Task): number {
   if (!upstream && (group.container === undefined || !group.container.iommuSet || !group.viable)) return kerr('EINVAL')
   const vdev = group.devices.find(d => d.registered && d.name === name)
   if (vdev === undefined) return kerr('ENODEV')
+  // get_unused_fd_flags() comes before vfio_device_open_file(): a full table
+  // is EMFILE even for a group outside any container, and the driver's
+  // openDevice does not run.
+  if (upstream && lowestFreeFd(task) >= task.rlimits.nofile.cur) return kerr('EMFILE')
+  // vfio_df_group_open(): !vfio_group_has_iommu() → -EINVAL.
   if (upstream && group.container === undefined) return kerr('EINVAL')
   const groupFile = group.openedFile
   if (groupFile === undefined) return kerr('EINVAL')
-  // get_unused_fd_flags() comes before the open: a full table is EMFILE
-  // without the driver's openDevice running.
-  if (upstream && lowestFreeFd(task) >= task.rlimits.nofile.cur) return kerr('EMFILE')
   const file = vfioDeviceOpenFile(vdev, groupFile)
   try {
     return task.files.install(file, true)
