@@ -19,6 +19,34 @@ function hex(n: number | bigint): string {
   return `0x${n.toString(16)}`
 }
 
+// Trace formatting of arguments a caller may have passed with the wrong
+// type (a C program cannot, but the API must not crash on them).
+
+/** A numeric argument in hex ('?' if it is not a number). */
+function hx(v: unknown): string {
+  return typeof v === 'number' || typeof v === 'bigint' ? hex(v) : '?'
+}
+
+/** A numeric argument in decimal. */
+function dec(v: unknown): string {
+  return typeof v === 'number' || typeof v === 'bigint' ? String(v) : '?'
+}
+
+/** A numeric argument in octal (open flags, modes). */
+function oct(v: unknown): string {
+  return typeof v === 'number' ? `0o${v.toString(8)}` : '?'
+}
+
+/** A path argument, quoted. */
+function q(v: unknown): string {
+  return typeof v === 'string' ? JSON.stringify(v) : '?'
+}
+
+/** A buffer argument's length. */
+function len(v: unknown): string {
+  return typeof v === 'string' || v instanceof Uint8Array ? String(v.length) : '?'
+}
+
 function fmtRet(v: unknown): string {
   if (typeof v === 'number') return v > 0xffff ? hex(v) : String(v)
   if (v === undefined) return '0'
@@ -91,6 +119,8 @@ export class Process {
 
   /** A user-mode access (errors → SysError), traced. */
   private access<T>(op: string, addr: number, fn: (t: TaskStruct) => T, value?: () => string): T {
+    // An address that is not a number is not an address a CPU could load from.
+    if (typeof addr !== 'number') throw new SysError('EFAULT', op, { signal: 'SIGSEGV', detail: 'address must be a number' })
     const r = syscall(op, () => fn(this.live(op)))
     const tracer = this.kernel.sys.tracer
     if (tracer.on) tracer.instant(PROCESS_TRACE.user_access, `proc/${this.pid}`, this.pid, op, Number.isFinite(addr) ? addr : 0, value?.() ?? (typeof r === 'number' || typeof r === 'bigint' ? `-> ${hex(r)}` : ''))
@@ -99,29 +129,29 @@ export class Process {
 
   /** open(2); `flags` default O_RDONLY. Returns the fd. */
   open(path: string, flags: number = O_RDONLY): number {
-    return this.call('open', () => `${JSON.stringify(path)}, 0o${flags.toString(8)}`, t => sc.sysOpen(this.kernel, t, path, flags), path)
+    return this.call('open', () => `${q(path)}, ${oct(flags)}`, t => sc.sysOpen(this.kernel, t, path, flags), path)
   }
 
   /** close(2). */
   close(fd: number): void {
-    this.call('close', () => `${fd}`, t => sc.sysClose(t, fd))
+    this.call('close', () => dec(fd), t => sc.sysClose(t, fd))
   }
 
   /** dup(2). */
   dup(fd: number): number {
-    return this.call('dup', () => `${fd}`, t => sc.sysDup(t, fd))
+    return this.call('dup', () => dec(fd), t => sc.sysDup(t, fd))
   }
 
   /** read(2), or pread64(2) with `pos`: fills `buf`, returns the byte count. */
   read(fd: number, buf: Uint8Array, pos?: number): number {
     const name = pos === undefined ? 'read' : 'pread64'
-    return this.call(name, () => `${fd}, buf, ${buf?.length}${pos === undefined ? '' : `, ${pos}`}`, t => sc.sysRead(t, fd, buf, pos))
+    return this.call(name, () => `${dec(fd)}, buf, ${len(buf)}${pos === undefined ? '' : `, ${dec(pos)}`}`, t => sc.sysRead(t, fd, buf, pos))
   }
 
   /** write(2), or pwrite64(2) with `pos`. Returns the byte count. */
   write(fd: number, bytes: UserBytes, pos?: number): number {
     const name = pos === undefined ? 'write' : 'pwrite64'
-    return this.call(name, () => `${fd}, buf, ${typeof bytes === 'string' ? bytes.length : bytes?.length}${pos === undefined ? '' : `, ${pos}`}`, t => sc.sysWrite(t, fd, toBytes(bytes, name), pos))
+    return this.call(name, () => `${dec(fd)}, buf, ${len(bytes)}${pos === undefined ? '' : `, ${dec(pos)}`}`, t => sc.sysWrite(t, fd, toBytes(bytes, name), pos))
   }
 
   /**
@@ -131,8 +161,8 @@ export class Process {
    * when the call fails, as the kernel may have written part of it).
    */
   ioctl(fd: number, request: number, arg: number | Uint8Array = 0): number {
-    const argText = (): string => (typeof arg === 'number' ? hex(arg) : `struct[${(arg as Uint8Array | undefined)?.length}]`)
-    return this.call('ioctl', () => `${fd}, ${typeof request === 'number' ? hex(request >>> 0) : '?'}, ${argText()}`, t => {
+    const argText = (): string => (typeof arg === 'number' ? hex(arg) : `struct[${len(arg)}]`)
+    return this.call('ioctl', () => `${dec(fd)}, ${typeof request === 'number' ? hex(request >>> 0) : '?'}, ${argText()}`, t => {
       if (typeof arg === 'number') return sc.sysIoctl(t, fd, request, arg)
       if (!(arg instanceof Uint8Array)) return kerr('EFAULT', 'arg must be a number or a Uint8Array')
       // Small structs live on the stack; a large one gets a temporary mapping.
@@ -155,17 +185,17 @@ export class Process {
 
   /** mmap(2) (offset in bytes, page aligned). Returns the address. */
   mmap(addr: number, length: number, prot: number, flags: number, fd: number, offset: number): number {
-    return this.call('mmap', () => `${hex(addr)}, ${hex(length)}, ${prot}, ${hex(flags)}, ${fd}, ${hex(offset)}`, t => sc.sysMmap(this.kernel, t, addr, length, prot, flags, fd, offset))
+    return this.call('mmap', () => `${hx(addr)}, ${hx(length)}, ${dec(prot)}, ${hx(flags)}, ${dec(fd)}, ${hx(offset)}`, t => sc.sysMmap(this.kernel, t, addr, length, prot, flags, fd, offset))
   }
 
   /** munmap(2). */
   munmap(vaddr: number, length: number): void {
-    this.call('munmap', () => `${hex(vaddr)}, ${hex(length)}`, t => sc.sysMunmap(t, vaddr, length))
+    this.call('munmap', () => `${hx(vaddr)}, ${hx(length)}`, t => sc.sysMunmap(t, vaddr, length))
   }
 
   /** eventfd2(2). Returns the fd. */
   eventfd(initval: number, flags = 0): number {
-    return this.call('eventfd2', () => `${initval}, 0o${flags.toString(8)}`, t => sc.sysEventfd2(this.kernel, t, initval, flags))
+    return this.call('eventfd2', () => `${dec(initval)}, ${oct(flags)}`, t => sc.sysEventfd2(this.kernel, t, initval, flags))
   }
 
   /**
@@ -173,19 +203,19 @@ export class Process {
    * `timeoutNs` (virtual) undefined or negative waits until ready.
    */
   poll(fds: PollFd[], timeoutNs?: number): number {
-    return this.call('poll', () => `[${Array.isArray(fds) ? fds.map(f => f?.fd).join(', ') : '?'}], ${timeoutNs ?? -1}`, t => sc.sysPoll(this.kernel, t, fds, timeoutNs))
+    return this.call('poll', () => `[${Array.isArray(fds) ? fds.map(f => dec(f?.fd)).join(', ') : '?'}], ${timeoutNs === undefined ? -1 : dec(timeoutNs)}`, t => sc.sysPoll(this.kernel, t, fds, timeoutNs))
   }
 
   // --- user memory: loads and stores the process itself makes ---
 
   /** Reads `n` bytes of user memory (SysError EFAULT with `signal` on a fault). */
   peek(vaddr: number, n: number): Uint8Array {
-    return this.access('peek', vaddr, t => t.mm.peek(vaddr, n), () => `${n} bytes`)
+    return this.access('peek', vaddr, t => t.mm.peek(vaddr, n), () => `${dec(n)} bytes`)
   }
 
   /** Writes bytes to user memory. */
   poke(vaddr: number, bytes: UserBytes): void {
-    this.access('poke', vaddr, t => t.mm.poke(vaddr, toBytes(bytes, 'poke')), () => `${typeof bytes === 'string' ? bytes.length : bytes?.length} bytes`)
+    this.access('poke', vaddr, t => t.mm.poke(vaddr, toBytes(bytes, 'poke')), () => `${len(bytes)} bytes`)
   }
 
   /** One 8-bit load (one bus access on a device mapping). */
@@ -210,22 +240,22 @@ export class Process {
 
   /** One 8-bit store. */
   write8(vaddr: number, v: number): void {
-    this.access('write8', vaddr, t => t.mm.store(vaddr, 1, checkValue(v, 'write8')), () => `<- ${hex(v)}`)
+    this.access('write8', vaddr, t => t.mm.store(vaddr, 1, checkValue(v, 'write8')), () => `<- ${hx(v)}`)
   }
 
   /** One 16-bit store. */
   write16(vaddr: number, v: number): void {
-    this.access('write16', vaddr, t => t.mm.store(vaddr, 2, checkValue(v, 'write16')), () => `<- ${hex(v)}`)
+    this.access('write16', vaddr, t => t.mm.store(vaddr, 2, checkValue(v, 'write16')), () => `<- ${hx(v)}`)
   }
 
   /** One 32-bit store. */
   write32(vaddr: number, v: number): void {
-    this.access('write32', vaddr, t => t.mm.store(vaddr, 4, checkValue(v, 'write32') >>> 0), () => `<- ${hex(v >>> 0)}`)
+    this.access('write32', vaddr, t => t.mm.store(vaddr, 4, checkValue(v, 'write32') >>> 0), () => `<- ${typeof v === 'number' ? hex(v >>> 0) : '?'}`)
   }
 
   /** One 64-bit store. */
   write64(vaddr: number, v: bigint | number): void {
-    this.access('write64', vaddr, t => t.mm.store64(vaddr, typeof v === 'bigint' ? v : BigInt(Math.trunc(checkValue(v, 'write64')))), () => `<- ${String(v)}`)
+    this.access('write64', vaddr, t => t.mm.store64(vaddr, typeof v === 'bigint' ? v : BigInt(Math.trunc(checkValue(v, 'write64')))), () => `<- ${dec(v)}`)
   }
 
   // --- conveniences built from the calls above, as a shell would use them ---
@@ -265,22 +295,22 @@ export class Process {
 
   /** readlink(2). */
   readlink(path: string): string {
-    return this.call('readlink', () => JSON.stringify(path), t => sc.sysReadlink(this.kernel, t, path), path)
+    return this.call('readlink', () => q(path), t => sc.sysReadlink(this.kernel, t, path), path)
   }
 
   /** Entry names of a directory (sorted; no "." or ".."). */
   readdir(path: string): string[] {
-    return this.call('scandir', () => JSON.stringify(path), t => sc.sysReaddir(this.kernel, t, path), path)
+    return this.call('scandir', () => q(path), t => sc.sysReaddir(this.kernel, t, path), path)
   }
 
   /** chmod(2): the owner or CAP_FOWNER may change a node's permission bits. */
   chmod(path: string, mode: number): void {
-    this.call('chmod', () => `${JSON.stringify(path)}, 0o${Number(mode).toString(8)}`, t => sc.sysChmod(this.kernel, t, path, mode), path)
+    this.call('chmod', () => `${q(path)}, ${oct(mode)}`, t => sc.sysChmod(this.kernel, t, path, mode), path)
   }
 
   /** chown(2) (CAP_CHOWN; -1 keeps a field), e.g. giving /dev/vfio/N to an unprivileged user as vfio.rst describes. */
   chown(path: string, uid: number, gid = -1): void {
-    this.call('chown', () => `${JSON.stringify(path)}, ${uid}, ${gid}`, t => sc.sysChown(this.kernel, t, path, uid, gid), path)
+    this.call('chown', () => `${q(path)}, ${dec(uid)}, ${dec(gid)}`, t => sc.sysChown(this.kernel, t, path, uid, gid), path)
   }
 
   /** The address space as /proc/self/maps prints it (one line per mapping). */

@@ -45,7 +45,7 @@ export function syscall<T>(name: string, fn: () => T, path?: string): T {
   } catch (e) {
     if (isKernelError(e)) {
       const detail = e.message !== e.code ? e.message : undefined
-      throw new SysError(e.code, name, { ...(path !== undefined ? { path } : {}), ...(detail !== undefined ? { detail } : {}) })
+      throw new SysError(e.code, name, { ...(typeof path === 'string' ? { path } : {}), ...(detail !== undefined ? { detail } : {}) })
     }
     if (e instanceof UserFaultError) throw new SysError('EFAULT', name, { signal: e.signal, detail: e.message })
     throw e
