@@ -60,7 +60,7 @@ import {
   type VfioTask,
 } from './iommu_types.ts'
 import { VfioDmaList, type VfioDma } from './vfio_dma_list.ts'
-import { copyIn, copyOut } from './uaccess.ts'
+import { copyIn, copyOut, copyOutReturningUncopied } from './uaccess.ts'
 import { checkUserBitmap, markDirty } from './dirty_bitmap.ts'
 
 /** `dma_entry_limit` module parameter default (U16_MAX). */
@@ -311,9 +311,9 @@ export class VfioIommuType1 {
     if (info.argsz < minsz) kerr('EINVAL')
     if (this.profile === 'rfc-v5') {
       // 3.15: flags = 0 (!), 16 bytes back, no capabilities.
+      // `return copy_to_user(...)`: a fault returns the uncopied byte count, not -EFAULT.
       const out = vfio_iommu_type1_info.encode({ argsz: info.argsz, flags: 0, iova_pgsizes: this.pgsizeBitmap, cap_offset: 0 })
-      copyOut(task, arg, out.subarray(0, minsz))
-      return 0
+      return copyOutReturningUncopied(task, arg, out.subarray(0, minsz))
     }
     // Current kernels: info = {} then copy-in of 16, copy-back of min(argsz, 24).
     const outLen = Math.min(info.argsz, vfio_iommu_type1_info.size)
@@ -534,6 +534,8 @@ export class VfioIommuType1 {
     }
     // Success: the struct goes back with size = bytes unmapped (24 bytes).
     new DataView(raw.buffer, raw.byteOffset, raw.byteLength).setBigUint64(vfio_iommu_type1_dma_unmap.offsets.size, unmapped, true)
+    // [3.15] `return copy_to_user(...)`: a fault returns the uncopied byte count (positive), not -EFAULT.
+    if (this.profile === 'rfc-v5') return copyOutReturningUncopied(task, arg, raw)
     copyOut(task, arg, raw)
     return 0
   }
