@@ -155,44 +155,42 @@ export class UserMm implements MmStruct {
   }
 
   /**
-   * do_mmap: validates as Linux does, picks the address, creates the VMA and
-   * lets the file's mmap handler set it up. Returns the address.
+   * do_mmap: validates as Linux does, in its order (len; address via
+   * get_unmapped_area; MAP_FIXED_NOREPLACE; MAP_LOCKED; then the file and
+   * the mapping type), picks the address, creates the VMA and lets the
+   * file's mmap handler set it up. Returns the address. `addr`, `length`
+   * and `offset` are unsigned (the syscall layer wraps negative values).
    */
   mmap(a: MmapArgs, task: Task): number {
     const { prot, file } = a
     let flags = a.flags
     if (a.length === 0) kerr('EINVAL')
-    const len = pageAlign(a.length)
-    if (len > TASK_SIZE) kerr('ENOMEM')
-    const pgoff = a.offset / PAGE_SIZE
-    if (this.vmas.length >= MAX_MAP_COUNT) kerr('ENOMEM')
-
     // MAP_SHARED_VALIDATE (v4.15) and MAP_FIXED_NOREPLACE (v4.17) are unknown
     // to the 2014 kernel: the first is an invalid type, the second an ignored bit.
     const modern = this.kernel.profile === 'upstream'
     if (!modern) flags &= ~MAP_FIXED_NOREPLACE
-    const type = flags & MAP_TYPE
-    const shared = type === MAP_SHARED || (modern && type === MAP_SHARED_VALIDATE)
-    if (file === undefined) {
-      if (!shared && type !== MAP_PRIVATE) kerr('EINVAL')
-    } else {
-      if (shared) {
-        if (type === MAP_SHARED_VALIDATE && (flags & ~LEGACY_MAP_MASK) !== 0) kerr('EOPNOTSUPP')
-        if ((prot & PROT_WRITE) !== 0 && !fmodeCanWrite(file.flags)) kerr('EACCES')
-      } else if (type !== MAP_PRIVATE) kerr('EINVAL')
-      if (!fmodeCanRead(file.flags)) kerr('EACCES')
-      if (file.fops.mmap === undefined) kerr('ENODEV')
-    }
+    const fixed = (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) !== 0
+    // round_hint_to_min: a hint is rounded down to its page, and a non-zero
+    // hint below mmap_min_addr raised to it.
+    let hint = fixed ? a.addr : a.addr - (a.addr % PAGE_SIZE)
+    if (!fixed && hint !== 0 && hint < MMAP_MIN_ADDR) hint = MMAP_MIN_ADDR
+    // PAGE_ALIGN(len) wrapping past 2^64 gives 0: ENOMEM.
+    if (a.length > 2 ** 64 - PAGE_SIZE) kerr('ENOMEM')
+    const len = pageAlign(a.length)
+    // (pgoff + pages < pgoff cannot happen: both are below 2^52 here.)
+    const pgoff = a.offset / PAGE_SIZE
+    if (this.vmas.length >= MAX_MAP_COUNT) kerr('ENOMEM')
 
+    // __get_unmapped_area.
+    if (len > TASK_SIZE) kerr('ENOMEM')
     let addr: number
-    if ((flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) !== 0) {
-      addr = a.addr
-      if (addr % PAGE_SIZE !== 0) kerr('EINVAL')
+    if (fixed) {
+      addr = hint
       if (addr > TASK_SIZE - len) kerr('ENOMEM')
-      if (addr < MMAP_MIN_ADDR && !capable(task.cred, 'CAP_SYS_RAWIO')) kerr('EPERM')
+      if (addr % PAGE_SIZE !== 0) kerr('EINVAL')
+      if (addr < MMAP_MIN_ADDR && !capable(task.cred, 'CAP_SYS_RAWIO')) kerr('EPERM') // security_mmap_addr
       if ((flags & MAP_FIXED) === 0 && this.overlaps(addr, addr + len)) kerr('EEXIST')
     } else {
-      const hint = pageAlign(a.addr)
       addr = hint >= MMAP_MIN_ADDR && hint <= TASK_SIZE - len && !this.overlaps(hint, hint + len) ? hint : this.unmappedArea(len)
     }
 
@@ -202,6 +200,22 @@ export class UserMm implements MmStruct {
     if (locked && !capable(task.cred, 'CAP_IPC_LOCK')) {
       if (task.rlimits.memlock.cur === 0) kerr('EPERM')
       if (this.lockedVm + len / PAGE_SIZE > Math.floor(task.rlimits.memlock.cur / PAGE_SIZE)) kerr('EAGAIN')
+    }
+
+    const type = flags & MAP_TYPE
+    const shared = type === MAP_SHARED || (modern && type === MAP_SHARED_VALIDATE)
+    if (file === undefined) {
+      if (type !== MAP_SHARED && type !== MAP_PRIVATE) kerr('EINVAL')
+    } else {
+      // file_mmap_ok (v4.17): a device file's range must end below 2^64.
+      // (ULONG_MAX − len) >> PAGE_SHIFT, exact for a page-multiple len.
+      if (modern && pgoff > 2 ** 52 - len / PAGE_SIZE - 1) kerr('EOVERFLOW')
+      if (shared) {
+        if (type === MAP_SHARED_VALIDATE && (flags & ~LEGACY_MAP_MASK) !== 0) kerr('EOPNOTSUPP')
+        if ((prot & PROT_WRITE) !== 0 && !fmodeCanWrite(file.flags)) kerr('EACCES')
+      } else if (type !== MAP_PRIVATE) kerr('EINVAL')
+      if (!fmodeCanRead(file.flags)) kerr('EACCES')
+      if (file.fops.mmap === undefined) kerr('ENODEV')
     }
 
     let vmFlags = VM.MAYREAD | VM.MAYWRITE | VM.MAYEXEC

@@ -35,13 +35,26 @@ export function sysDup(task: TaskStruct, fd: number): number {
   }
 }
 
-/** mmap(2) (x86-64 sys_mmap: offset in bytes, must be page aligned). */
+/** 2^64: a C `unsigned long` holds a negative number as its two's complement. */
+const ULONG_WRAP = 2 ** 64
+
+/** The value of `v` as a C `unsigned long` (a negative number wraps; floats of that size round). */
+function ulong(v: number): number {
+  return v < 0 ? v + ULONG_WRAP : v
+}
+
+/**
+ * mmap(2) (x86-64/arm64 sys_mmap: offset in bytes). Checks as Linux does:
+ * the offset's page alignment (EINVAL), then the fd unless MAP_ANONYMOUS
+ * (EBADF; an anonymous mapping ignores fd), then do_mmap. Every argument is
+ * an `unsigned long`: a negative length or address is a huge one.
+ */
 export function sysMmap(_kernel: Kernel, task: TaskStruct, addr: number, length: number, prot: number, flags: number, fd: number, offset: number): number {
+  // A C program can only pass integers; anything else is an invalid argument.
   for (const v of [addr, length, prot, flags, offset]) if (!Number.isInteger(v)) kerr('EINVAL')
-  if (offset < 0 || offset % PAGE_SIZE !== 0) kerr('EINVAL')
-  if (addr < 0 || length < 0) kerr('EINVAL')
+  if (((offset % PAGE_SIZE) + PAGE_SIZE) % PAGE_SIZE !== 0) kerr('EINVAL') // off & ~PAGE_MASK, two's complement
   const file = (flags & MAP_ANONYMOUS) !== 0 ? undefined : task.files.get(fd)
-  return task.mm.mmap({ addr, length, prot, flags, file, offset: file === undefined ? 0 : offset }, task)
+  return task.mm.mmap({ addr: ulong(addr), length: ulong(length), prot, flags, file, offset: ulong(offset) }, task)
 }
 
 /** munmap(2). */
