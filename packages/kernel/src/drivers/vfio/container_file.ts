@@ -67,6 +67,10 @@ export function vfioContainerNode(kernel: Kernel): DevNode {
         get allowUnsafeInterrupts() {
           return params.allowUnsafeInterrupts
         },
+        // vfio_iommu_type1_open: dma_avail = dma_entry_limit, at SET_IOMMU.
+        get dmaEntryLimit() {
+          return params.dmaEntryLimit
+        },
       })
       const priv: VfioContainerFile = { container }
       file.priv = priv

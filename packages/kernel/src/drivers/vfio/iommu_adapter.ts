@@ -111,6 +111,8 @@ export function vfioDeviceCapableCacheCoherency(dev: Device): boolean {
 export interface VfioType1Params {
   /** allow_unsafe_interrupts (default N): accept groups without MSI isolation (upstream). */
   allowUnsafeInterrupts: boolean
+  /** dma_entry_limit (upstream, default U16_MAX): `dma_avail` of each IOMMU opened after it is set. */
+  dmaEntryLimit: number
 }
 
 const params = new WeakMap<Kernel, VfioType1Params>()
@@ -119,7 +121,7 @@ const params = new WeakMap<Kernel, VfioType1Params>()
 export function vfioType1Params(kernel: Kernel): VfioType1Params {
   let p = params.get(kernel)
   if (p === undefined) {
-    p = { allowUnsafeInterrupts: false }
+    p = { allowUnsafeInterrupts: false, dmaEntryLimit: 65535 }
     params.set(kernel, p)
   }
   return p

@@ -137,6 +137,42 @@ function parseBool(s: string): boolean | undefined {
   return undefined
 }
 
+/**
+ * kstrtouint(s, 0) (lib/kstrtox.c), as param_set_uint uses it: an optional
+ * '+', then "0x"+hex digit → base 16, a leading 0 → base 8, else base 10; at
+ * least one digit; one trailing newline. Returns the value, or 'EINVAL' /
+ * 'ERANGE' (above U64_MAX even with junk after the digits; above U32_MAX).
+ */
+function parseUint(s: string): number | 'EINVAL' | 'ERANGE' {
+  let i = 0
+  if (s[i] === '+') i++
+  let base = 10
+  if (s[i] === '0') {
+    if ((s[i + 1] === 'x' || s[i + 1] === 'X') && /^[0-9a-fA-F]$/.test(s[i + 2] ?? '')) {
+      base = 16
+      i += 2
+    } else {
+      base = 8
+    }
+  }
+  let v = 0n
+  let digits = 0
+  for (; i < s.length; i++) {
+    const d = parseInt(s[i]!, 16)
+    if (Number.isNaN(d) || d >= base) break
+    v = v * BigInt(base) + BigInt(d)
+    digits++
+  }
+  // _kstrtoull: a u64 overflow is ERANGE before the trailing-junk check;
+  // kstrtouint then refuses a value that does not fit 32 bits.
+  if (v > 0xffff_ffff_ffff_ffffn) return 'ERANGE'
+  if (digits === 0) return 'EINVAL'
+  if (s[i] === '\n') i++
+  if (i !== s.length) return 'EINVAL'
+  if (v > 0xffff_ffffn) return 'ERANGE'
+  return Number(v)
+}
+
 const initialized = new WeakSet<Kernel>()
 
 /**
@@ -160,5 +196,18 @@ export function vfioInit(kernel: Kernel): void {
       return data.length
     },
   })
+  if (kernel.profile === 'upstream') {
+    // module_param_named(dma_entry_limit, dma_entry_limit, uint, 0644) (Linux 5.1+)
+    kernel.sysfs.addFile('module/vfio_iommu_type1/parameters/dma_entry_limit', {
+      mode: 0o644,
+      show: () => `${p.dmaEntryLimit}\n`,
+      store: data => {
+        const v = parseUint(data)
+        if (typeof v === 'string') return kerr(v)
+        p.dmaEntryLimit = v
+        return data.length
+      },
+    })
+  }
   kernel.printk('info', 'VFIO - User Level meta-driver version: 0.3')
 }
