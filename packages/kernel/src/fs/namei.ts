@@ -57,9 +57,11 @@ function isDir(d: Dentry): boolean {
  */
 export function lookup(kernel: Kernel, path: string, follow = true): Dentry {
   if (typeof path !== 'string') kerr('EFAULT')
+  // getname: the path is a C string, copied up to its first NUL.
+  const nul = path.indexOf('\0')
+  if (nul >= 0) path = path.slice(0, nul)
   if (path === '') kerr('ENOENT')
   if (path.length >= 4096) kerr('ENAMETOOLONG')
-  if (path.includes('\0')) kerr('EINVAL')
   const cur: string[] = []
   let todo = path.split('/').filter(p => p !== '' && p !== '.')
   const trailingSlash = path.endsWith('/')

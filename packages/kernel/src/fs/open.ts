@@ -16,9 +16,23 @@ const DIR_FOPS: FileOperations = {
   write: () => kerr('EISDIR'),
 }
 
+/** True if everything of `path` but its last name resolves to a directory. */
+function parentIsDir(kernel: Kernel, path: string): boolean {
+  const parts = path.split('\0')[0]!.split('/')
+  while (parts.length > 0 && parts[parts.length - 1] === '') parts.pop()
+  parts.pop()
+  try {
+    return dentryIsDir(lookup(kernel, parts.join('/') === '' ? '/' : parts.join('/')))
+  } catch {
+    return false
+  }
+}
+
 /** Opens `path` for `task`; returns the new (not yet installed) file holding one reference. */
 export function doFilpOpen(kernel: Kernel, task: Task, path: string, flags: number): OpenFile {
   if (!Number.isInteger(flags)) kerr('EINVAL')
+  // build_open_flags (v6.4): O_DIRECTORY | O_CREAT is refused before any lookup.
+  if (kernel.profile === 'upstream' && (flags & (O_DIRECTORY | O_CREAT)) === (O_DIRECTORY | O_CREAT)) kerr('EINVAL')
   if ((flags & O_PATH) !== 0) kerr('EINVAL') // O_PATH descriptors are not modelled
   // Access mode 3 is Linux's "ioctl only" mode: permission for read and
   // write is checked, but the fd can do neither.
@@ -27,8 +41,10 @@ export function doFilpOpen(kernel: Kernel, task: Task, path: string, flags: numb
   try {
     d = lookup(kernel, path, (flags & O_NOFOLLOW) === 0)
   } catch (e) {
-    // Nothing here can be created: O_CREAT on a missing name is EACCES (no create op).
-    if ((flags & O_CREAT) !== 0 && isKernelError(e, 'ENOENT')) kerr('EACCES')
+    // Nothing here can be created: O_CREAT on a missing last name in an
+    // existing directory is EACCES (lookup_open: no ->create). A missing
+    // directory on the way stays ENOENT (link_path_walk).
+    if ((flags & O_CREAT) !== 0 && isKernelError(e, 'ENOENT') && parentIsDir(kernel, path)) kerr('EACCES')
     throw e
   }
   if ((flags & (O_CREAT | O_EXCL)) === (O_CREAT | O_EXCL)) kerr('EEXIST')
@@ -40,7 +56,9 @@ export function doFilpOpen(kernel: Kernel, task: Task, path: string, flags: numb
   const read = fmodeCanRead(flags)
   const write = fmodeCanWrite(flags)
   const ioctlOnly = acc === O_ACCMODE
-  permission(d, task.cred, (read || ioctlOnly ? MAY_READ : 0) | (write || ioctlOnly ? MAY_WRITE : 0))
+  // build_open_flags: O_TRUNC asks for write permission whatever the access mode.
+  const wantWrite = write || ioctlOnly || (flags & O_TRUNC) !== 0
+  permission(d, task.cred, (read || ioctlOnly ? MAY_READ : 0) | (wantWrite ? MAY_WRITE : 0))
 
   const storedFlags = flags & ~O_CLOEXEC
   if (isDir) return new OpenFile(DIR_FOPS, storedFlags, d.path)

@@ -1,0 +1,58 @@
+/**
+ * open(2) and path walks checked against fs/open.c build_open_flags and
+ * fs/namei.c path_openat / may_open.
+ */
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { O_CREAT, O_DIRECTORY, O_RDONLY, O_TRUNC, O_WRONLY } from '@vfio-sim/uapi'
+import { boot, SysError } from '../src/index.ts'
+
+function errno(fn: () => unknown): string {
+  try {
+    fn()
+  } catch (e) {
+    if (e instanceof SysError) return e.code
+    throw e
+  }
+  return 'ok'
+}
+
+const AUTOPROBE = '/sys/bus/platform/drivers_autoprobe' // 0644, root-owned
+
+test('O_CREAT: a missing directory on the way is ENOENT (link_path_walk), a file on the way ENOTDIR; only the missing last name is EACCES', () => {
+  const p = boot().spawn()
+  assert.is(errno(() => p.open('/sys/nope/x', O_CREAT | O_WRONLY)), 'ENOENT')
+  assert.is(errno(() => p.open('/dev/nodir/x', O_CREAT | O_WRONLY)), 'ENOENT')
+  assert.is(errno(() => p.open(`${AUTOPROBE}/x`, O_CREAT | O_WRONLY)), 'ENOTDIR')
+  // kernfs directories have no ->create: lookup_open gives EACCES.
+  assert.is(errno(() => p.open('/sys/bus/newfile', O_CREAT | O_WRONLY)), 'EACCES')
+})
+
+test('O_TRUNC asks for write permission even with O_RDONLY (build_open_flags: acc_mode |= MAY_WRITE)', () => {
+  const m = boot()
+  const user = m.spawn({ uid: 1000 })
+  assert.is(errno(() => user.open(AUTOPROBE, O_RDONLY)), 'ok')
+  assert.is(errno(() => user.open(AUTOPROBE, O_RDONLY | O_TRUNC)), 'EACCES')
+  assert.is(errno(() => user.open('/dev/null', O_RDONLY | O_TRUNC)), 'ok') // 0666
+  const root = m.spawn()
+  assert.is(errno(() => root.open(AUTOPROBE, O_RDONLY | O_TRUNC)), 'ok')
+  // may_open: a directory with MAY_WRITE is EISDIR.
+  assert.is(errno(() => root.open('/sys/bus', O_RDONLY | O_TRUNC)), 'EISDIR')
+})
+
+test('upstream: O_DIRECTORY | O_CREAT is EINVAL before any lookup (build_open_flags, v6.4); the 2014 kernel walks the path', () => {
+  const up = boot({ profile: 'upstream' }).spawn()
+  assert.is(errno(() => up.open('/sys/bus', O_DIRECTORY | O_CREAT)), 'EINVAL')
+  assert.is(errno(() => up.open('/nope/x', O_DIRECTORY | O_CREAT)), 'EINVAL')
+  const old = boot({ profile: 'rfc-v5' }).spawn()
+  assert.is(errno(() => old.open('/sys/bus', O_DIRECTORY | O_CREAT)), 'EISDIR')
+})
+
+test('a path is a C string: it ends at the first NUL (getname copies up to it)', () => {
+  const p = boot().spawn()
+  const fd = p.open('/dev/null\0/ignored', O_RDONLY)
+  assert.ok(fd >= 0)
+  assert.is(errno(() => p.open('\0/dev/null', O_RDONLY)), 'ENOENT')
+})
+
+test.run()
