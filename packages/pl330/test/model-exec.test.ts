@@ -115,6 +115,18 @@ test('DMASTZ writes zeros without MFIFO data', () => {
   assert.is(rig.readl(0x404), 0x80001020)
 })
 
+test('DMASTZ at an unaligned DAR: first beat partial, DAR aligned like DMAST (decision 0990; QEMU leaves DAR + 16 = …14)', () => {
+  // 8-byte beats × 2 at DAR = …04: bytes 0x04..0x0f are zeroed (12 bytes, as QEMU
+  // writes too); DAR = (DAR & ~7) + 16, the DMAST update (QEMU pl330_dmast), not
+  // QEMU's DMASTZ update DAR + size × beats.
+  const rig = new Pl330Rig()
+  rig.load(0x80001000, new Array(24).fill(0xaa))
+  run(rig, [MOV('CCR', (1 << 14) | (3 << 15) | (1 << 18)), MOV('DAR', 0x80001004), STZ, END])
+  assert.is(rig.readl(0x40), 0)
+  assert.equal(Array.from(rig.sys.memory.slice(0x80001000, 24)), [0xaa, 0xaa, 0xaa, 0xaa, ...new Array(12).fill(0), ...new Array(8).fill(0xaa)])
+  assert.is(rig.readl(0x404), 0x80001010)
+})
+
 test('DMAADDH / DMAADNH (adds imm16 − 65536)', () => {
   const rig = new Pl330Rig()
   run(rig, [MOV('SAR', 0x80000000), MOV('DAR', 0x80000000), { op: 'DMAADDH', length: 3, reg: 'SAR', imm16: 0x1234 }, { op: 'DMAADNH', length: 3, reg: 'DAR', imm16: 0xfff0 }, END])
@@ -329,6 +341,21 @@ test('clearing an INTEN bit turns a raised interrupt into a pending event', () =
   run(rig, [WFE(0), END], 1, PROG + 0x100)
   assert.is(rig.readl(0x108) & 15, 0, 'DMAWFE consumed it')
   assert.is(rig.readl(0x24), 0)
+})
+
+test('setting INTEN over a pending event raises irq[n] (irq = RIS & INTEN, decision 0990; QEMU keeps it low)', () => {
+  const rig = new Pl330Rig()
+  run(rig, [SEV(4), END])
+  assert.is(rig.readl(0x24), 1 << 4, 'pending event')
+  assert.is(rig.readl(0x28), 0)
+  assert.not.ok(rig.sys.irqc.isPending(65 + 4))
+  rig.writel(0x20, 1 << 4)
+  assert.is(rig.readl(0x28), 1 << 4)
+  assert.ok(rig.sys.irqc.isPending(65 + 4))
+  // Linux's pl330_update: ES shows it, INTCLR clears it.
+  rig.writel(0x2c, 1 << 4)
+  assert.is(rig.readl(0x24), 0)
+  assert.not.ok(rig.sys.irqc.isPending(65 + 4))
 })
 
 test('Linux on a non-secure manager: NS CCR 0x00BDC2F7, DMAGO ns, non-secure fetches and data', () => {
