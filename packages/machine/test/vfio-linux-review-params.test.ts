@@ -108,4 +108,29 @@ test('rfc-v5: no dma_entry_limit parameter (it came in 5.1); allow_unsafe_interr
   assert.ok(p.readdir('/sys/module/vfio_iommu_type1/parameters').includes('allow_unsafe_interrupts'))
 })
 
+// allow_unsafe_interrupts is a bool parameter: param_set_bool. Upstream it is
+// kstrtobool (lib/kstrtox.c: y/Y/1/t/T/e/E true, n/N/0/f/F/d/D false, on/off);
+// the 3.15 kernel used strtobool (lib/string.c: only y/Y/1/n/N/0).
+const UNSAFE = '/sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts'
+
+test('upstream: allow_unsafe_interrupts accepts kstrtobool spellings: true/enable/on/t, false/disable/off/f', () => {
+  const { p } = boot('upstream')
+  for (const [w, r] of [['true', 'Y'], ['false', 'N'], ['enable\n', 'Y'], ['disable\n', 'N'], ['on', 'Y'], ['off', 'N'], ['T', 'Y'], ['F', 'N'], ['E', 'Y'], ['D', 'N']] as const) {
+    p.writeFile(UNSAFE, w)
+    assert.is(p.readFile(UNSAFE), `${r}\n`, JSON.stringify(w))
+  }
+  assert.is(errno(() => p.writeFile(UNSAFE, 'o')), 'EINVAL')
+  assert.is(errno(() => p.writeFile(UNSAFE, 'x')), 'EINVAL')
+})
+
+test('rfc-v5: allow_unsafe_interrupts takes only y/Y/1/n/N/0 (3.15 strtobool): on, true, enable → EINVAL', () => {
+  const { p } = boot('rfc-v5')
+  p.writeFile(UNSAFE, 'Y\n')
+  assert.is(p.readFile(UNSAFE), 'Y\n')
+  p.writeFile(UNSAFE, '0')
+  assert.is(p.readFile(UNSAFE), 'N\n')
+  for (const w of ['on', 'true', 'enable', 't', 'off', 'false']) assert.is(errno(() => p.writeFile(UNSAFE, w)), 'EINVAL', w)
+  assert.is(p.readFile(UNSAFE), 'N\n')
+})
+
 test.run()

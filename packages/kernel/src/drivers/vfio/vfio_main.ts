@@ -124,12 +124,20 @@ export function vfioDeviceOpenFile(vdev: VfioDevice, groupFile: OpenFile): OpenF
   return file
 }
 
-/** kstrtobool(): y/Y/1/on → true, n/N/0/off → false (first characters decide). */
-function parseBool(s: string): boolean | undefined {
+/**
+ * How param_set_bool reads a value (first characters decide):
+ * - upstream, kstrtobool() of today's lib/kstrtox.c: y/Y/1/t/T/e/E (yes,
+ *   true, enable) → true; n/N/0/f/F/d/D → false; "on"/"off" (o + n/f);
+ * - rfc-v5, strtobool() of 3.15 lib/string.c: only y/Y/1 and n/N/0 ("on",
+ *   "true"… came with kstrtobool in 4.6 and later).
+ */
+function parseBool(s: string, profile: Kernel['profile']): boolean | undefined {
   const c0 = s[0]
-  if (c0 === 'y' || c0 === 'Y' || c0 === '1') return true
-  if (c0 === 'n' || c0 === 'N' || c0 === '0') return false
-  if (c0 === 'o' || c0 === 'O') {
+  const t = profile === 'upstream' ? 'yYtTeE1' : 'yY1'
+  const f = profile === 'upstream' ? 'nNfFdD0' : 'nN0'
+  if (c0 !== undefined && t.includes(c0)) return true
+  if (c0 !== undefined && f.includes(c0)) return false
+  if (profile === 'upstream' && (c0 === 'o' || c0 === 'O')) {
     const c1 = s[1]
     if (c1 === 'n' || c1 === 'N') return true
     if (c1 === 'f' || c1 === 'F') return false
@@ -190,7 +198,7 @@ export function vfioInit(kernel: Kernel): void {
     mode: 0o644,
     show: () => (p.allowUnsafeInterrupts ? 'Y\n' : 'N\n'),
     store: data => {
-      const v = parseBool(data)
+      const v = parseBool(data, kernel.profile)
       if (v === undefined) return kerr('EINVAL')
       p.allowUnsafeInterrupts = v
       return data.length
