@@ -55,4 +55,25 @@ test('a path is a C string: it ends at the first NUL (getname copies up to it)',
   assert.is(errno(() => p.open('\0/dev/null', O_RDONLY)), 'ENOENT')
 })
 
+
+test('chown without CAP_CHOWN: naming an owner or group is EPERM unless the caller owns the node and keeps its uid / picks its own group (chown_ok, chgrp_ok)', () => {
+  const m = boot()
+  const root = m.spawn()
+  const user = m.spawn({ uid: 1000 })
+  // Not the owner: even "changing" to the current owner/group is EPERM.
+  assert.is(errno(() => user.chown('/dev/null', 0)), 'EPERM')
+  assert.is(errno(() => user.chown('/dev/null', -1, 0)), 'EPERM')
+  // Nothing named: only ctime changes, allowed to anyone who can reach the node.
+  assert.is(errno(() => user.chown('/dev/null', -1, -1)), 'ok')
+  root.chown('/dev/null', 1000, 0)
+  // The owner may keep its uid, keep the group, or move it to its own group.
+  assert.is(errno(() => user.chown('/dev/null', 1000)), 'ok')
+  assert.is(errno(() => user.chown('/dev/null', -1, 0)), 'ok')
+  assert.is(errno(() => user.chown('/dev/null', -1, 1000)), 'ok')
+  assert.is(errno(() => user.chown('/dev/null', -1, 5)), 'EPERM')
+  assert.is(errno(() => user.chown('/dev/null', 0)), 'EPERM')
+  // (uid_t)-1 written as 0xffffffff keeps the field too.
+  assert.is(errno(() => root.chown('/dev/null', 0xffff_ffff, 0xffff_ffff)), 'ok')
+})
+
 test.run()

@@ -153,23 +153,31 @@ export function sysChmod(kernel: Kernel, cred: Cred, path: string, mode: number)
   inodeAttrs.set(key, { ...cur, mode: mode & 0o7777 })
 }
 
+/** (uid_t)-1 / (gid_t)-1: "leave this field", also when written as 0xffffffff. */
+function keep(id: number): boolean {
+  return id === -1 || id === 0xffff_ffff
+}
+
 /**
- * chown(2): changing the owner needs CAP_CHOWN; -1 leaves a field as it is
- * (as vfio.rst's `chown user /dev/vfio/N` for an unprivileged VMM).
+ * chown(2): -1 leaves a field as it is (as vfio.rst's `chown user
+ * /dev/vfio/N` for an unprivileged VMM). Without CAP_CHOWN (fs/attr.c
+ * chown_ok / chgrp_ok) a named uid is allowed only to the owner keeping its
+ * own uid, and a named gid only to the owner keeping the group or choosing
+ * its own group; anything else is EPERM, even a "change" to the current
+ * value by someone else. Naming neither field only touches ctime.
  */
 export function sysChown(kernel: Kernel, cred: Cred, path: string, uid: number, gid: number): void {
   if (!Number.isInteger(uid) || !Number.isInteger(gid)) kerr('EINVAL')
   const d = lookup(kernel, path)
   const key = attrKey(d)
   const cur = inodeMode(d)
-  const newUid = uid === -1 ? cur.uid : uid
-  const newGid = gid === -1 ? cur.gid : gid
-  const changesOwner = newUid !== cur.uid
-  const changesGroup = newGid !== cur.gid
-  if ((changesOwner || changesGroup) && !capable(cred, 'CAP_CHOWN')) {
-    // Without CAP_CHOWN only the owner may "change" to itself / its own group.
-    if (changesOwner || cred.uid !== cur.uid || newGid !== cred.gid) kerr('EPERM')
-  }
+  const newUid = keep(uid) ? cur.uid : uid
+  const newGid = keep(gid) ? cur.gid : gid
+  const owner = cred.uid === cur.uid
+  const capChown = capable(cred, 'CAP_CHOWN')
+  if (!keep(uid) && !(owner && newUid === cur.uid) && !capChown) kerr('EPERM')
+  if (!keep(gid) && !(owner && (newGid === cur.gid || newGid === cred.gid)) && !capChown) kerr('EPERM')
+  if (keep(uid) && keep(gid)) return
   if (key === undefined) kerr('EPERM')
   inodeAttrs.set(key, { mode: cur.mode, uid: newUid, gid: newGid })
 }
