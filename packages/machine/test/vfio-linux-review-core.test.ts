@@ -3,7 +3,10 @@
 // order of Linux's checks, each pinned with the function it comes from.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { VFIO_GROUP_GET_DEVICE_FD, VFIO_GROUP_SET_CONTAINER, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU } from '@vfio-sim/uapi'
+import { VFIO_GROUP_GET_DEVICE_FD, VFIO_GROUP_SET_CONTAINER, VFIO_GROUP_UNSET_CONTAINER, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU } from '@vfio-sim/uapi'
+import { SimSystem } from '@vfio-sim/sim'
+import { Kernel } from '@vfio-sim/kernel'
+import { Machine, buildBoard } from '../src/index.ts'
 import { cstring, DMA0, errno, int32, O_RDWR, vfioRig } from './vfio-core-fixture.ts'
 
 function ready(profile: 'rfc-v5' | 'upstream') {
@@ -58,5 +61,40 @@ test('rfc-v5: GET_DEVICE_FD outside any container with a full fd table: EINVAL (
   assert.is(errno(() => p.ioctl(g, VFIO_GROUP_GET_DEVICE_FD, cstring(DMA0))), 'EINVAL')
   assert.equal(rig.log.calls, [])
 })
+
+// mm/mmap.c: a vma holds a reference to its file (vm_file), so the device
+// file's release — vfio_device_fops_release → close_device on the last one
+// (vfio-platform: the reset of vfio_platform_close_device), and the group
+// file reference it holds — waits for munmap. Until then the group has a
+// container user besides its own: UNSET_CONTAINER is EBUSY
+// (group.c vfio_group_ioctl_unset_container, container_users != 1).
+for (const profile of ['rfc-v5', 'upstream'] as const) {
+  test(`${profile}: a vfio-platform device fd closed while its region is mmapped stays open until munmap (UNSET EBUSY, no close reset)`, () => {
+    const kernel = new Kernel({ sys: new SimSystem(), profile })
+    const m = new Machine(kernel, 'fvp-mmu400', buildBoard(kernel, 'fvp-mmu400', { iommu: true }))
+    const p = m.spawn()
+    p.writeFile(`/sys/bus/platform/devices/${DMA0}/driver_override`, 'vfio-platform\n')
+    p.writeFile('/sys/bus/platform/drivers/dma-pl330/unbind', `${DMA0}\n`)
+    p.writeFile('/sys/bus/platform/drivers_probe', `${DMA0}\n`)
+    if (profile === 'upstream') p.writeFile('/sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts', 'Y\n')
+    const gid = p.readlink(`/sys/bus/platform/devices/${DMA0}/iommu_group`).split('/').pop()!
+    const resets = (): number => kernel.dmesg().filter(l => l.includes('VFIO: reset')).length
+    const c = p.open('/dev/vfio/vfio', O_RDWR)
+    const g = p.open(`/dev/vfio/${gid}`, O_RDWR)
+    p.ioctl(g, VFIO_GROUP_SET_CONTAINER, int32(c))
+    p.ioctl(c, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU)
+    const d = p.ioctl(g, VFIO_GROUP_GET_DEVICE_FD, cstring(DMA0))
+    const va = p.mmap(0, 4096, 3, 1 /* MAP_SHARED */, d, 0)
+    const afterOpen = resets()
+    assert.is(afterOpen, profile === 'upstream' ? 1 : 0, 'upstream resets at the first open')
+    p.close(d)
+    assert.is(errno(() => p.ioctl(g, VFIO_GROUP_UNSET_CONTAINER)), 'EBUSY')
+    assert.is(resets(), afterOpen, 'no close_device yet')
+    assert.is(p.read32(va + 0xfe0), 0x30, 'the registers are still reachable (PERIPH_ID0)')
+    p.munmap(va, 4096)
+    assert.is(resets(), profile === 'upstream' ? 2 : 0, 'close_device ran at the munmap')
+    assert.is(p.ioctl(g, VFIO_GROUP_UNSET_CONTAINER), 0)
+  })
+}
 
 test.run()
