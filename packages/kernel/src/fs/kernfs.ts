@@ -35,6 +35,19 @@ function split(path: string): string[] {
   return path.split('/').filter(p => p !== '' && p !== '.')
 }
 
+/** Nodes removed from their tree (kernfs_deactivate): open files on them fail with ENODEV. */
+const removedNodes = new WeakSet<KernfsNode>()
+
+/** kernfs_get_active: false once `n` (or a directory above it) has been removed. */
+export function kernfsNodeActive(n: KernfsNode): boolean {
+  return !removedNodes.has(n)
+}
+
+function markRemoved(n: KernfsNode): void {
+  removedNodes.add(n)
+  if (n.kind === 'dir') for (const c of n.children.values()) markRemoved(c)
+}
+
 export class Kernfs {
   readonly root: KernfsDir = { kind: 'dir', name: '', children: new Map(), mode: 0o755, parent: undefined }
 
@@ -91,6 +104,7 @@ export class Kernfs {
     const n = this.lookup(path)
     if (n === undefined || n.parent === undefined) return
     n.parent.children.delete(n.name)
+    markRemoved(n)
   }
 
   /** Entry names of directory `path`, sorted. */

@@ -64,7 +64,7 @@ export function doFilpOpen(kernel: Kernel, task: Task, path: string, flags: numb
   if (isDir) return new OpenFile(DIR_FOPS, storedFlags, d.path)
   if (d.kind === 'sys' && d.node.kind === 'file') {
     sysfsOpenCheck(d.node.attr, read, write)
-    return new OpenFile(sysfsFileOps(d.node.attr), storedFlags, d.path)
+    return new OpenFile(sysfsFileOps(d.node.attr, d.node), storedFlags, d.path)
   }
   if (d.kind === 'dev') {
     const file = new OpenFile({}, storedFlags, d.path)

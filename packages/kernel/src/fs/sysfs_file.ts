@@ -9,7 +9,7 @@
  */
 import { PAGE_SIZE } from '@vfio-sim/sim'
 import { kerr } from '../errno.ts'
-import type { KernfsAttr } from './kernfs.ts'
+import { kernfsNodeActive, type KernfsAttr, type KernfsNode } from './kernfs.ts'
 import type { FileOperations } from './file.ts'
 
 /** Bytes → the latin1 string store() receives (one char per byte, NULs kept). */
@@ -32,11 +32,20 @@ export function sysfsOpenCheck(attr: KernfsAttr, read: boolean, write: boolean):
   if (read && (attr.mode & 0o444) === 0) kerr('EACCES')
 }
 
-/** File operations of one open sysfs attribute. */
-export function sysfsFileOps(attr: KernfsAttr): FileOperations {
+/** DEFAULT_POLLMASK: readable and writable. */
+const DEFAULT_POLLMASK = 0x001 | 0x004 | 0x040 | 0x100
+
+/**
+ * File operations of one open sysfs attribute. With `node`, a file whose
+ * node has been removed since (device or driver gone) fails reads and writes
+ * with ENODEV and polls ERR|PRI, as kernfs_get_active failing does.
+ */
+export function sysfsFileOps(attr: KernfsAttr, node?: KernfsNode): FileOperations {
   let text: Uint8Array | undefined
+  const active = (): boolean => node === undefined || kernfsNodeActive(node)
   return {
     read(_file, buf, pos) {
+      if (!active()) kerr('ENODEV') // kernfs_seq_start
       if (pos === 0 || text === undefined) {
         if (attr.show === undefined) kerr('EIO')
         let b = latin1ToBytes(attr.show()) // sysfs text is bytes: one char per byte, as store() receives
@@ -49,6 +58,7 @@ export function sysfsFileOps(attr: KernfsAttr): FileOperations {
       return n
     },
     write(_file, data) {
+      if (!active()) kerr('ENODEV') // kernfs_fop_write_iter, before sysfs_kf_write's count == 0 check
       if (data.length === 0) return 0
       if (attr.store === undefined) kerr('EIO')
       const chunk = data.subarray(0, PAGE_SIZE)
@@ -58,7 +68,8 @@ export function sysfsFileOps(attr: KernfsAttr): FileOperations {
     },
     poll() {
       // sysfs files are always readable/writable; sysfs_notify wakeups are not modelled.
-      return 0x001 | 0x004 | 0x040 | 0x100
+      // A removed node: DEFAULT_POLLMASK | EPOLLERR | EPOLLPRI (kernfs_fop_poll).
+      return active() ? DEFAULT_POLLMASK : DEFAULT_POLLMASK | 0x008 | 0x002
     },
   }
 }
