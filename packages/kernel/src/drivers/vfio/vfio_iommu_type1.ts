@@ -646,7 +646,11 @@ export class VfioIommuType1 {
     const iova = rv.getBigUint64(0, true)
     const size = rv.getBigUint64(8, true)
     const b = vfio_bitmap.decode(r, 16)
-    if (iova + size > U64_MAX) kerr('EINVAL')
+    // The overflow series: size 0 → EINVAL, then check_add_overflow(iova,
+    // size − 1) → EOVERFLOW, both before the bitmap checks (a range ending
+    // at 2^64 − 1 is fine; the old `iova + size < iova` refused it).
+    if (size === 0n) kerr('EINVAL')
+    if (iova + size - 1n > U64_MAX) kerr('EOVERFLOW')
     checkUserBitmap(b.data, b.size, size, b.pgsize)
     const pgsize = lowestPageSize(this.pgsizeBitmap)
     if (b.pgsize !== pgsize) kerr('EINVAL')
