@@ -157,6 +157,9 @@ export const ARM_SMMU_CB_PAR_F = 1n
 export const ARM_SMMU_CB_FSR = 0x58
 export const ARM_SMMU_CB_FSR_MULTI = 0x8000_0000
 export const ARM_SMMU_CB_FSR_SS = 1 << 30
+/** FSR.FORMAT, bits [10:9] (GENMASK(10, 9)). */
+export const ARM_SMMU_CB_FSR_FORMAT_SHIFT = 9
+export const ARM_SMMU_CB_FSR_FORMAT_MASK = 0x3
 export const ARM_SMMU_CB_FSR_UUT = 1 << 8
 export const ARM_SMMU_CB_FSR_ASF = 1 << 7
 export const ARM_SMMU_CB_FSR_TLBLKF = 1 << 6
@@ -172,7 +175,15 @@ export const ARM_SMMU_CB_FSR_FAULT = (ARM_SMMU_CB_FSR_MULTI | ARM_SMMU_CB_FSR_SS
 
 export const ARM_SMMU_CB_FAR = 0x60
 export const ARM_SMMU_CB_FSYNR0 = 0x68
+export const ARM_SMMU_FSYNR0_PLVL_MASK = 0x3
 export const ARM_SMMU_FSYNR0_WNR = 1 << 4
+export const ARM_SMMU_FSYNR0_PNU = 1 << 5
+export const ARM_SMMU_FSYNR0_IND = 1 << 6
+export const ARM_SMMU_FSYNR0_NSATTR = 1 << 8
+export const ARM_SMMU_FSYNR0_PTWF = 1 << 10
+export const ARM_SMMU_FSYNR0_AFR = 1 << 11
+/** FSYNR0.S1CBNDX, bits [23:16]. */
+export const ARM_SMMU_FSYNR0_S1CBNDX_SHIFT = 16
 
 export const ARM_SMMU_CB_S1_TLBIVA = 0x600
 export const ARM_SMMU_CB_S1_TLBIASID = 0x610

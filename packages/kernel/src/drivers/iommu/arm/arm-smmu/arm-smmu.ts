@@ -566,6 +566,21 @@ function armSmmuIovaToPhys(d: ArmSmmuDomain, iova: number): number {
 // ---------------------------------------------------------------------------
 // Fault handlers
 
+const flag = (v: number, bit: number, text: string): string => ((v & bit) !== 0 ? text : '')
+
+/** The two decoded lines of arm_smmu_print_context_fault_info (Linux ≥ 6.11), in its order of bits. */
+export function decodedFaultLines(fsr: number, fsynr: number, cbfrsynra: number): [string, string] {
+  const format = (fsr >>> R.ARM_SMMU_CB_FSR_FORMAT_SHIFT) & R.ARM_SMMU_CB_FSR_FORMAT_MASK
+  const fsrText = flag(fsr, R.ARM_SMMU_CB_FSR_MULTI, 'MULTI ') + flag(fsr, R.ARM_SMMU_CB_FSR_SS, 'SS ') + `Format=${format}` +
+    flag(fsr, R.ARM_SMMU_CB_FSR_UUT, ' UUT') + flag(fsr, R.ARM_SMMU_CB_FSR_ASF, ' ASF') + flag(fsr, R.ARM_SMMU_CB_FSR_TLBLKF, ' TLBLKF') +
+    flag(fsr, R.ARM_SMMU_CB_FSR_TLBMCF, ' TLBMCF') + flag(fsr, R.ARM_SMMU_CB_FSR_EF, ' EF') + flag(fsr, R.ARM_SMMU_CB_FSR_PF, ' PF') +
+    flag(fsr, R.ARM_SMMU_CB_FSR_AFF, ' AFF') + flag(fsr, R.ARM_SMMU_CB_FSR_TF, ' TF')
+  const fsynrText = `S1CBNDX=${(fsynr >>> R.ARM_SMMU_FSYNR0_S1CBNDX_SHIFT) & 0xff}` + flag(fsynr, R.ARM_SMMU_FSYNR0_AFR, ' AFR') +
+    flag(fsynr, R.ARM_SMMU_FSYNR0_PTWF, ' PTWF') + flag(fsynr, R.ARM_SMMU_FSYNR0_NSATTR, ' NSATTR') + flag(fsynr, R.ARM_SMMU_FSYNR0_IND, ' IND') +
+    flag(fsynr, R.ARM_SMMU_FSYNR0_PNU, ' PNU') + flag(fsynr, R.ARM_SMMU_FSYNR0_WNR, ' WNR') + ` PLVL=${fsynr & R.ARM_SMMU_FSYNR0_PLVL_MASK}`
+  return [`FSR    = ${hex8(fsr)} [${fsrText}], SID=0x${cbfrsynra.toString(16)}`, `FSYNR0 = ${hex8(fsynr)} [${fsynrText}]`]
+}
+
 /** arm_smmu_context_fault. */
 function armSmmuContextFault(d: ArmSmmuDomain): IrqReturn {
   const smmu = d.smmu
@@ -578,6 +593,8 @@ function armSmmuContextFault(d: ArmSmmuDomain): IrqReturn {
   const handled = reportIommuFault(d, Number(iova), (fsynr & R.ARM_SMMU_FSYNR0_WNR) !== 0 ? 'write' : 'read')
   if (!handled && smmu.contextRatelimit.ok()) {
     devErr(smmu.dev, `Unhandled context fault: fsr=0x${fsr.toString(16)}, iova=0x${iova.toString(16).padStart(8, '0')}, fsynr=0x${fsynr.toString(16)}, cbfrsynra=0x${cbfrsynra.toString(16)}, cb=${idx}`)
+    // Since 6.11 (arm_smmu_print_context_fault_info) the registers follow, decoded.
+    if (smmu.kernel.profile === 'upstream') for (const line of decodedFaultLines(fsr, fsynr, cbfrsynra)) devErr(smmu.dev, line)
   }
   smmu.cbWrite(idx, R.ARM_SMMU_CB_FSR, fsr)
   return IrqReturn.HANDLED
