@@ -53,6 +53,13 @@ export class OpenFile {
   priv: unknown = undefined
   /** Path it was opened by (for /proc-like diagnostics and messages). */
   readonly path: string
+  /**
+   * The inode's type (S_IFMT): a sysfs attribute is a regular file, a /dev
+   * node a character device; eventfd and VFIO device files are anonymous
+   * inodes, which have no type bits. do_vfs_ioctl (FIOQSIZE) looks at it.
+   */
+  inodeType: 'reg' | 'dir' | 'chr' | 'anon' = 'anon'
+
   /** References: fds in any table, plus kernel gets (fget/fput). */
   private refs = 1
   private released = false

@@ -61,13 +61,20 @@ export function doFilpOpen(kernel: Kernel, task: Task, path: string, flags: numb
   permission(d, task.cred, (read || ioctlOnly ? MAY_READ : 0) | (wantWrite ? MAY_WRITE : 0))
 
   const storedFlags = flags & ~O_CLOEXEC
-  if (isDir) return new OpenFile(DIR_FOPS, storedFlags, d.path)
+  if (isDir) {
+    const dir = new OpenFile(DIR_FOPS, storedFlags, d.path)
+    dir.inodeType = 'dir'
+    return dir
+  }
   if (d.kind === 'sys' && d.node.kind === 'file') {
     sysfsOpenCheck(d.node.attr, read, write)
-    return new OpenFile(sysfsFileOps(d.node.attr, d.node), storedFlags, d.path)
+    const attr = new OpenFile(sysfsFileOps(d.node.attr, d.node), storedFlags, d.path)
+    attr.inodeType = 'reg'
+    return attr
   }
   if (d.kind === 'dev') {
     const file = new OpenFile({}, storedFlags, d.path)
+    file.inodeType = 'chr'
     file.fops = d.node.open({ file, task, flags })
     return file
   }
