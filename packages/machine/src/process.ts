@@ -200,7 +200,8 @@ export class Process {
 
   /**
    * poll(2): writes each entry's `revents`, returns how many are non-zero.
-   * `timeoutNs` (virtual) undefined or negative waits until ready.
+   * `timeoutNs` (virtual) undefined, negative, or beyond 2^53 ns (Infinity)
+   * waits until ready; NaN is EINVAL.
    */
   poll(fds: PollFd[], timeoutNs?: number): number {
     return this.call('poll', () => `[${Array.isArray(fds) ? fds.map(f => dec(f?.fd)).join(', ') : '?'}], ${timeoutNs === undefined ? -1 : dec(timeoutNs)}`, t => sc.sysPoll(this.kernel, t, fds, timeoutNs))

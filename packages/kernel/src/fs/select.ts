@@ -39,16 +39,20 @@ function scan(task: Task, fds: PollFd[]): number {
 
 /**
  * poll(2): returns the number of entries with non-zero revents. `timeoutNs`
- * undefined or negative waits forever (BlockedForeverError if the machine
+ * undefined, negative, or beyond what the virtual clock can reach (past
+ * 2^53 ns) waits forever; NaN is EINVAL (BlockedForeverError if the machine
  * goes idle); 0 does not wait.
  */
 export function sysPoll(kernel: Kernel, task: Task, fds: PollFd[], timeoutNs?: number): number {
   if (!Array.isArray(fds) || fds.some(p => typeof p !== 'object' || p === null || typeof p.fd !== 'number' || typeof p.events !== 'number')) kerr('EFAULT')
   if (fds.length > task.rlimits.nofile.cur) kerr('EINVAL')
-  if (timeoutNs !== undefined && typeof timeoutNs !== 'number') kerr('EINVAL')
+  if (timeoutNs !== undefined && (typeof timeoutNs !== 'number' || Number.isNaN(timeoutNs))) kerr('EINVAL')
   let ready = scan(task, fds)
   if (ready > 0 || timeoutNs === 0) return ready
-  const deadline = timeoutNs === undefined || timeoutNs < 0 ? undefined : kernel.now + timeoutNs
+  // A deadline the virtual clock cannot hold exactly (past 2^53 ns, or
+  // Infinity) is no deadline: wait until ready, as a negative timeout does.
+  const far = timeoutNs !== undefined && timeoutNs > Number.MAX_SAFE_INTEGER - kernel.now
+  const deadline = timeoutNs === undefined || timeoutNs < 0 || far ? undefined : kernel.now + timeoutNs
   kernel.waitEvent(() => (ready = scan(task, fds)) > 0, `poll on fds [${fds.map(p => p.fd).join(', ')}]`, deadline)
   return ready
 }
