@@ -67,6 +67,8 @@ test('every Process method with random arguments fails only with SysError (or Bl
       const p = m.spawn(root ? {} : { uid: 1000 })
       setup(p)
       for (const c of calls) {
+        // No call may break the machine's virtual clock.
+        if (!Number.isFinite(m.kernel.now)) throw new Error(`virtual clock is ${m.kernel.now}`)
         try {
           ;(p as unknown as Record<string, (...a: unknown[]) => unknown>)[c.method]!(...c.args)
         } catch (e) {
