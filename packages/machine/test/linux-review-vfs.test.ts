@@ -76,4 +76,23 @@ test('chown without CAP_CHOWN: naming an owner or group is EPERM unless the call
   assert.is(errno(() => root.chown('/dev/null', 0xffff_ffff, 0xffff_ffff)), 'ok')
 })
 
+
+test('a name longer than NAME_MAX: ENAMETOOLONG where the filesystem checks it (devtmpfs simple_lookup), ENOENT in sysfs (kernfs_iop_lookup does not); lengths count UTF-8 bytes', () => {
+  const p = boot().spawn()
+  const long = 'a'.repeat(256)
+  assert.is(errno(() => p.open(`/dev/${long}`, O_RDONLY)), 'ENAMETOOLONG')
+  assert.is(errno(() => p.open(`/${long}`, O_RDONLY)), 'ENAMETOOLONG')
+  assert.is(errno(() => p.open(`/sys/${long}`, O_RDONLY)), 'ENOENT')
+  assert.is(errno(() => p.open(`/sys/bus/${long}/x`, O_RDONLY)), 'ENOENT')
+  assert.is(errno(() => p.open(`/dev/${'a'.repeat(255)}`, O_RDONLY)), 'ENOENT')
+  // 128 two-byte characters are 256 bytes.
+  assert.is(errno(() => p.open(`/dev/${'é'.repeat(128)}`, O_RDONLY)), 'ENAMETOOLONG')
+  // PATH_MAX counts bytes with the NUL: 4095 bytes is the longest path.
+  const base = `/sys${'/.'.repeat(2045)}` // 4094 bytes
+  assert.is(errno(() => p.open(`${base}x`, O_RDONLY)), 'ENOENT') // 4095 bytes
+  assert.is(errno(() => p.open(`${base}xy`, O_RDONLY)), 'ENAMETOOLONG') // 4096
+  assert.is(errno(() => p.open(`${base.slice(0, -2)}/é`, O_RDONLY)), 'ENOENT') // 4095
+  assert.is(errno(() => p.open(`${base}é`, O_RDONLY)), 'ENAMETOOLONG') // 4096
+})
+
 test.run()

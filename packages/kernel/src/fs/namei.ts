@@ -22,6 +22,24 @@ export type Dentry =
   | { readonly kind: 'dev'; readonly path: string; readonly name: string; readonly node: DevNode }
   | { readonly kind: 'sys'; readonly path: string; readonly node: KernfsNode }
 
+/** Longest name of one path component, in bytes (NAME_MAX). */
+export const NAME_MAX = 255
+
+/** Bytes of `s` in UTF-8 (what a C program's path would hold). */
+function utf8Length(s: string): number {
+  let n = 0
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i)
+    if (c < 0x80) n += 1
+    else if (c < 0x800) n += 2
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
+      n += 4 // a surrogate pair: one 4-byte character
+      i++
+    } else n += 3
+  }
+  return n
+}
+
 /** Maximum symlinks followed in one lookup (MAXSYMLINKS). */
 export const MAXSYMLINKS = 40
 
@@ -61,14 +79,17 @@ export function lookup(kernel: Kernel, path: string, follow = true): Dentry {
   const nul = path.indexOf('\0')
   if (nul >= 0) path = path.slice(0, nul)
   if (path === '') kerr('ENOENT')
-  if (path.length >= 4096) kerr('ENAMETOOLONG')
+  // PATH_MAX (4096) counts bytes, the NUL included.
+  if (utf8Length(path) >= 4096) kerr('ENAMETOOLONG')
   const cur: string[] = []
   let todo = path.split('/').filter(p => p !== '' && p !== '.')
   const trailingSlash = path.endsWith('/')
   let links = 0
   while (todo.length > 0) {
     const part = todo.shift()!
-    if (part.length > 255) kerr('ENAMETOOLONG')
+    // NAME_MAX is the filesystem's check, in its ->lookup: devtmpfs and the
+    // root fs refuse a longer name; kernfs (sysfs) just does not find it.
+    if (cur[0] !== 'sys' && utf8Length(part) > NAME_MAX) kerr('ENAMETOOLONG')
     const here = nodeAt(kernel, cur)!
     if (!isDir(here)) kerr('ENOTDIR')
     if (part === '..') {
