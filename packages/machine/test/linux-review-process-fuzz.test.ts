@@ -10,6 +10,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import fc from 'fast-check'
 import { TextSink } from '@vfio-sim/sim'
+import { VFIO_GROUP_GET_DEVICE_FD, VFIO_GROUP_SET_CONTAINER, VFIO_SET_IOMMU, VFIO_TYPE1_IOMMU } from '@vfio-sim/uapi'
 import { BlockedForeverError, boot, SysError, type Process } from '../src/index.ts'
 
 const PATHS = [
@@ -23,6 +24,9 @@ const PATHS = [
 
 const num = fc.oneof(
   fc.constantFrom(NaN, Infinity, -Infinity, -1, 0, 1, 2, 3, 4095, 4096, 0x7fff_ffff, 2 ** 31, 2 ** 32, 2 ** 53, -(2 ** 53), 2 ** 64, 1.5, -0),
+  // VFIO's ioctl numbers (_IO(';', 100 + n)) and the generic ones the VFS answers.
+  fc.integer({ min: 0x3b64, max: 0x3b78 }),
+  fc.constantFrom(0x5421, 0x5450, 0x5451, 0x5452, 0x5460, 0xc004_5877, 0xc004_5878),
   fc.integer({ min: -5, max: 40 }),
   fc.integer(),
   fc.double(),
@@ -42,6 +46,34 @@ const METHODS = [
 
 const call: fc.Arbitrary<Call> = fc.record({ method: fc.constantFrom(...METHODS), args: fc.array(arg, { maxLength: 7 }) })
 
+function u32(v: number): Uint8Array {
+  const b = new Uint8Array(4)
+  new DataView(b.buffer).setInt32(0, v, true)
+  return b
+}
+
+/**
+ * Gives 2c0a0000.dma to vfio-platform through sysfs and opens its group,
+ * a container with TYPE1 and the device fd, so random calls reach VFIO too.
+ */
+function vfioSetup(p: Process, profile: string): void {
+  const DEV = '2c0a0000.dma'
+  try {
+    p.writeFile(`/sys/bus/platform/devices/${DEV}/driver_override`, 'vfio-platform\n')
+    p.writeFile('/sys/bus/platform/drivers/dma-pl330/unbind', `${DEV}\n`)
+    p.writeFile('/sys/bus/platform/drivers_probe', `${DEV}\n`)
+    if (profile === 'upstream') p.writeFile('/sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts', 'Y\n')
+    const group = p.readlink(`/sys/bus/platform/devices/${DEV}/iommu_group`).split('/').pop()!
+    const container = p.open('/dev/vfio/vfio', 2)
+    const groupFd = p.open(`/dev/vfio/${group}`, 2)
+    p.ioctl(groupFd, VFIO_GROUP_SET_CONTAINER, u32(container))
+    p.ioctl(container, VFIO_SET_IOMMU, VFIO_TYPE1_IOMMU)
+    p.ioctl(groupFd, VFIO_GROUP_GET_DEVICE_FD, new TextEncoder().encode(`${DEV}\0`))
+  } catch (e) {
+    if (!(e instanceof SysError)) throw e
+  }
+}
+
 /** Useful first calls so that later random fds hit real files. */
 function setup(p: Process): void {
   for (const path of ['/dev/null', '/dev/vfio/vfio', '/sys/bus/platform/drivers_autoprobe', '/sys/bus']) {
@@ -60,12 +92,14 @@ function setup(p: Process): void {
 
 test('every Process method with random arguments fails only with SysError (or BlockedForeverError)', () => {
   fc.assert(
-    fc.property(fc.constantFrom('rfc-v5', 'upstream'), fc.boolean(), fc.boolean(), fc.array(call, { minLength: 1, maxLength: 12 }), (profile, root, traced, calls) => {
+    fc.property(fc.constantFrom('rfc-v5', 'upstream'), fc.boolean(), fc.boolean(), fc.boolean(), fc.array(call, { minLength: 1, maxLength: 12 }), (profile, root, traced, vfio, calls) => {
       const m = boot({ board: 'fvp-mmu400', profile: profile as 'rfc-v5' | 'upstream' })
       // With a sink attached every call is also formatted into the trace.
       if (traced) m.kernel.sys.tracer.addSink(new TextSink(() => {}))
+      if (vfio) vfioSetup(m.spawn(), profile)
       const p = m.spawn(root ? {} : { uid: 1000 })
       setup(p)
+      if (vfio && root) vfioSetup(p, profile)
       for (const c of calls) {
         // No call may break the machine's virtual clock.
         if (!Number.isFinite(m.kernel.now)) throw new Error(`virtual clock is ${m.kernel.now}`)
