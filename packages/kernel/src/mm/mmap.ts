@@ -61,6 +61,15 @@ export class UserFaultError extends Error {
   }
 }
 
+/**
+ * The VM flags a user access needs. A read is allowed by VM_WRITE too: the
+ * arm64 and x86-64 page tables have no write-only pages (protection_map maps
+ * PROT_WRITE as read/write), so loads and copy_from_user succeed there.
+ */
+function accessMask(write: boolean): number {
+  return write ? VM.WRITE : VM.READ | VM.WRITE
+}
+
 function pageAlign(n: number): number {
   return Math.ceil(n / PAGE_SIZE) * PAGE_SIZE
 }
@@ -319,7 +328,7 @@ export class UserMm implements MmStruct {
   /**
    * Walks [addr, addr+len) in spans that stay in one page of one VMA, calling
    * `fn(vma, addr, spanLen, bufOffset)`. Returns the first failing address, or
-   * -1 if every span was handled. Needs VM_READ (or VM_WRITE with `write`).
+   * -1 if every span was handled. Needs VM_READ or VM_WRITE (VM_WRITE with `write`).
    */
   private walk(addr: number, len: number, write: boolean, fn: (v: Vma, a: number, n: number, off: number) => boolean): number {
     if (!Number.isInteger(addr) || !Number.isInteger(len) || len < 0 || addr < 0 || addr + len > TASK_SIZE) return Number.isFinite(addr) && addr >= 0 ? addr : 0
@@ -327,7 +336,7 @@ export class UserMm implements MmStruct {
     while (done < len) {
       const a = addr + done
       const v = this.findVma(a)
-      if (v === undefined || (v.flags & (write ? VM.WRITE : VM.READ)) === 0) return a
+      if (v === undefined || (v.flags & accessMask(write)) === 0) return a
       const n = Math.min(len - done, PAGE_SIZE - (a % PAGE_SIZE), v.end - a)
       if (!fn(v, a, n, done)) return a
       done += n
@@ -398,7 +407,7 @@ export class UserMm implements MmStruct {
   private fault(addr: number, write: boolean): never {
     const v = this.findVma(addr)
     if (v === undefined) throw new UserFaultError('SIGSEGV', addr, 'no mapping')
-    if ((v.flags & (write ? VM.WRITE : VM.READ)) === 0) throw new UserFaultError('SIGSEGV', addr, `mapping not ${write ? 'writable' : 'readable'}`)
+    if ((v.flags & accessMask(write)) === 0) throw new UserFaultError('SIGSEGV', addr, `mapping not ${write ? 'writable' : 'readable'}`)
     throw new UserFaultError('SIGBUS', addr, 'bus error on device access')
   }
 
@@ -408,7 +417,7 @@ export class UserMm implements MmStruct {
    */
   load(addr: number, size: 1 | 2 | 4): number {
     const v = this.findVma(addr)
-    if (v !== undefined && v.pfnBase !== undefined && addr + size <= v.end && (v.flags & VM.READ) !== 0) {
+    if (v !== undefined && v.pfnBase !== undefined && addr + size <= v.end && (v.flags & accessMask(false)) !== 0) {
       const bus = this.kernel.sys.bus
       const val = bus.readN(v.pfnBase + (addr - v.start), size as AccessSize, USER_ATTRS)
       if (bus.resp !== BusResp.OKAY) this.fault(addr, false)
@@ -441,7 +450,7 @@ export class UserMm implements MmStruct {
   /** One 64-bit user-mode load. */
   load64(addr: number): bigint {
     const v = this.findVma(addr)
-    if (v !== undefined && v.pfnBase !== undefined && addr + 8 <= v.end && (v.flags & VM.READ) !== 0) {
+    if (v !== undefined && v.pfnBase !== undefined && addr + 8 <= v.end && (v.flags & accessMask(false)) !== 0) {
       const bus = this.kernel.sys.bus
       const val = bus.read64(v.pfnBase + (addr - v.start), USER_ATTRS)
       if (bus.resp !== BusResp.OKAY) this.fault(addr, false)
