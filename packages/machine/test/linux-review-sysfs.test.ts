@@ -41,4 +41,20 @@ test('an attribute held open across device removal: read/write ENODEV, poll ERR|
   p.close(r)
 })
 
+
+test('uevent write: the action and its arguments each drop one trailing newline, from the original count (kobject_action_type, kobject_action_args)', () => {
+  const m = boot({ board: 'fvp-mmu400' })
+  const p = m.spawn()
+  const file = '/sys/bus/platform/devices/2c0a0000.dma/uevent'
+  const uuid = '12345678-1234-1234-1234-123456789abc'
+  const w = (s: string): string => errno(() => p.writeFile(file, s))
+  assert.is(w(`change ${uuid}\n`), 'ok')
+  assert.is(w(`change ${uuid} A=1\n`), 'ok')
+  // Two newlines: the arguments keep one, and "\n" is not a ' ' before a KEY=VALUE.
+  assert.is(w(`change ${uuid}\n\n`), 'EINVAL')
+  assert.is(w(`change ${uuid} A=1\n\n`), 'EINVAL')
+  assert.is(w('change\n'), 'ok')
+  assert.is(w('change\n\n'), 'EINVAL')
+})
+
 test.run()

@@ -255,7 +255,9 @@ export function synthUevent(core: DriverCore, kobjPath: string, subsystem: strin
   const extra: string[] = []
   if (sp < 0) extra.push('SYNTH_UUID=0')
   else {
-    let args = buf.slice(sp + 1)
+    // kobject_action_args gets the arguments up to the *original* count and
+    // drops one trailing newline/NUL of its own.
+    let args = data.slice(sp + 1)
     if (args.endsWith('\n') || args.endsWith('\0')) args = args.slice(0, -1)
     if (args.length < 36 || !uuidIsValid(args)) return fail('incorrect uevent action arguments')
     extra.push(`SYNTH_UUID=${args.slice(0, 36)}`)
