@@ -95,4 +95,16 @@ test('a name longer than NAME_MAX: ENAMETOOLONG where the filesystem checks it (
   assert.is(errno(() => p.open(`${base}é`, O_RDONLY)), 'ENAMETOOLONG') // 4096
 })
 
+
+test('pread/pwrite positions are loff_t: 2^63 and above is negative (EINVAL before the fd is looked at); pos + count past LLONG_MAX is EINVAL (rw_verify_area)', () => {
+  const p = boot().spawn()
+  const nul = p.open('/dev/null', 2)
+  assert.is(errno(() => p.read(99, new Uint8Array(1), 2 ** 63)), 'EINVAL')
+  assert.is(errno(() => p.write(99, 'x', 2 ** 64)), 'EINVAL')
+  assert.is(errno(() => p.read(nul, new Uint8Array(4096), 2 ** 63 - 2048)), 'EINVAL')
+  assert.is(errno(() => p.write(nul, new Uint8Array(4096), 2 ** 63 - 2048)), 'EINVAL')
+  assert.is(p.read(nul, new Uint8Array(16), 2 ** 62), 0)
+  assert.is(p.write(nul, new Uint8Array(16), 2 ** 62), 16)
+})
+
 test.run()
