@@ -4,7 +4,7 @@
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { O_CREAT, O_DIRECTORY, O_RDONLY, O_TRUNC, O_WRONLY } from '@vfio-sim/uapi'
+import { O_CREAT, O_DIRECTORY, O_NOFOLLOW, O_RDONLY, O_TRUNC, O_WRONLY } from '@vfio-sim/uapi'
 import { boot, SysError } from '../src/index.ts'
 
 function errno(fn: () => unknown): string {
@@ -105,6 +105,15 @@ test('pread/pwrite positions are loff_t: 2^63 and above is negative (EINVAL befo
   assert.is(errno(() => p.write(nul, new Uint8Array(4096), 2 ** 63 - 2048)), 'EINVAL')
   assert.is(p.read(nul, new Uint8Array(16), 2 ** 62), 0)
   assert.is(p.write(nul, new Uint8Array(16), 2 ** 62), 16)
+})
+
+
+test('O_NOFOLLOW on a symlink: ELOOP from may_open, but O_DIRECTORY is checked first (do_open: ENOTDIR)', () => {
+  const p = boot().spawn()
+  const link = '/sys/bus/platform/devices/2c0a0000.dma'
+  assert.is(errno(() => p.open(link, O_RDONLY | O_NOFOLLOW)), 'ELOOP')
+  assert.is(errno(() => p.open(link, O_RDONLY | O_NOFOLLOW | O_DIRECTORY)), 'ENOTDIR')
+  assert.is(errno(() => p.open(`${link}/`, O_RDONLY | O_NOFOLLOW | O_DIRECTORY)), 'ok') // a trailing slash follows
 })
 
 test.run()

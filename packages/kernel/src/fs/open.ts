@@ -47,11 +47,15 @@ export function doFilpOpen(kernel: Kernel, task: Task, path: string, flags: numb
     if ((flags & O_CREAT) !== 0 && isKernelError(e, 'ENOENT') && parentIsDir(kernel, path)) kerr('EACCES')
     throw e
   }
-  if ((flags & (O_CREAT | O_EXCL)) === (O_CREAT | O_EXCL)) kerr('EEXIST')
-  if (d.kind === 'sys' && d.node.kind === 'link') kerr('ELOOP') // O_NOFOLLOW on a symlink
+  // do_open's order: O_CREAT (EEXIST, EISDIR), O_DIRECTORY (ENOTDIR), then
+  // may_open (a symlink reached with O_NOFOLLOW: ELOOP; a directory for
+  // writing: EISDIR).
   const isDir = dentryIsDir(d)
+  if ((flags & (O_CREAT | O_EXCL)) === (O_CREAT | O_EXCL)) kerr('EEXIST')
+  if ((flags & O_CREAT) !== 0 && isDir) kerr('EISDIR')
   if ((flags & O_DIRECTORY) !== 0 && !isDir) kerr('ENOTDIR')
-  if (isDir && (acc === O_WRONLY || acc === O_RDWR || (flags & (O_CREAT | O_TRUNC)) !== 0)) kerr('EISDIR')
+  if (d.kind === 'sys' && d.node.kind === 'link') kerr('ELOOP')
+  if (isDir && (acc === O_WRONLY || acc === O_RDWR || (flags & O_TRUNC) !== 0)) kerr('EISDIR')
 
   const read = fmodeCanRead(flags)
   const write = fmodeCanWrite(flags)
