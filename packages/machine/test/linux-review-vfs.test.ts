@@ -116,4 +116,30 @@ test('O_NOFOLLOW on a symlink: ELOOP from may_open, but O_DIRECTORY is checked f
   assert.is(errno(() => p.open(`${link}/`, O_RDONLY | O_NOFOLLOW | O_DIRECTORY)), 'ok') // a trailing slash follows
 })
 
+
+test('a path walk needs search (x) permission on every directory, readdir needs read permission (may_lookup, generic_permission); root passes by CAP_DAC_OVERRIDE / CAP_DAC_READ_SEARCH', () => {
+  const m = boot()
+  const root = m.spawn()
+  const user = m.spawn({ uid: 1000 })
+  root.chmod('/sys/bus/platform', 0o700)
+  assert.is(errno(() => user.open('/sys/bus/platform/drivers_autoprobe', O_RDONLY)), 'EACCES')
+  assert.is(errno(() => user.readlink('/sys/bus/platform/devices/2c0a0000.dma')), 'EACCES')
+  assert.is(errno(() => user.readdir('/sys/bus/platform')), 'EACCES')
+  assert.is(errno(() => user.readdir('/sys/bus')), 'ok')
+  assert.is(errno(() => root.open('/sys/bus/platform/drivers_autoprobe', O_RDONLY)), 'ok')
+  // r without x: the names can be listed but not walked through.
+  root.chmod('/sys/bus/platform', 0o744)
+  assert.is(errno(() => user.readdir('/sys/bus/platform')), 'ok')
+  assert.is(errno(() => user.open('/sys/bus/platform/drivers_autoprobe', O_RDONLY)), 'EACCES')
+  // x without r: walk through, but no listing.
+  root.chmod('/sys/bus/platform', 0o711)
+  assert.is(errno(() => user.open('/sys/bus/platform/drivers_autoprobe', O_RDONLY)), 'ok')
+  assert.is(errno(() => user.readdir('/sys/bus/platform')), 'EACCES')
+  // CAP_DAC_READ_SEARCH alone: search and list any directory.
+  const reader = m.spawn({ uid: 1001, caps: ['CAP_DAC_READ_SEARCH'] })
+  root.chmod('/sys/bus/platform', 0o700)
+  assert.is(errno(() => reader.readdir('/sys/bus/platform')), 'ok')
+  assert.is(errno(() => reader.open('/sys/bus/platform/drivers_autoprobe', O_RDONLY)), 'ok')
+})
+
 test.run()

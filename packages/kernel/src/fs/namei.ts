@@ -71,9 +71,10 @@ function isDir(d: Dentry): boolean {
 /**
  * Resolves `path` (absolute; a relative path is taken from /, the only cwd
  * the simulation has). With `follow` false, a final symlink is returned
- * itself. ENOENT, ENOTDIR, ELOOP, ENAMETOOLONG as Linux.
+ * itself. ENOENT, ENOTDIR, ELOOP, ENAMETOOLONG as Linux. With `cred`, every
+ * directory walked through needs search permission (may_lookup: EACCES).
  */
-export function lookup(kernel: Kernel, path: string, follow = true): Dentry {
+export function lookup(kernel: Kernel, path: string, follow = true, cred?: Cred): Dentry {
   if (typeof path !== 'string') kerr('EFAULT')
   // getname: the path is a C string, copied up to its first NUL.
   const nul = path.indexOf('\0')
@@ -92,6 +93,7 @@ export function lookup(kernel: Kernel, path: string, follow = true): Dentry {
     if (cur[0] !== 'sys' && utf8Length(part) > NAME_MAX) kerr('ENAMETOOLONG')
     const here = nodeAt(kernel, cur)!
     if (!isDir(here)) kerr('ENOTDIR')
+    if (cred !== undefined) permission(here, cred, MAY_EXEC)
     if (part === '..') {
       cur.pop()
       continue
@@ -112,9 +114,15 @@ export function lookup(kernel: Kernel, path: string, follow = true): Dentry {
   return d
 }
 
-/** Entry names of the directory at `path`, sorted. */
-export function readdirAt(kernel: Kernel, path: string): string[] {
-  const d = lookup(kernel, path)
+/**
+ * Entry names of the directory at `path`, sorted. With `cred`, as opening it
+ * O_RDONLY|O_DIRECTORY does: search permission on the way, ENOTDIR, then
+ * read permission on the directory.
+ */
+export function readdirAt(kernel: Kernel, path: string, cred?: Cred): string[] {
+  const d = lookup(kernel, path, true, cred)
+  if (!isDir(d)) kerr('ENOTDIR')
+  if (cred !== undefined) permission(d, cred, MAY_READ)
   switch (d.kind) {
     case 'root':
       return [...MOUNTS]
@@ -129,8 +137,8 @@ export function readdirAt(kernel: Kernel, path: string): string[] {
 }
 
 /** readlink: the target text of the symlink at `path`; EINVAL if it is not a symlink. */
-export function readlinkAt(kernel: Kernel, path: string): string {
-  const d = lookup(kernel, path, false)
+export function readlinkAt(kernel: Kernel, path: string, cred?: Cred): string {
+  const d = lookup(kernel, path, false, cred)
   if (d.kind !== 'sys' || d.node.kind !== 'link') kerr('EINVAL')
   return d.node.target
 }
@@ -166,7 +174,7 @@ export function inodeMode(d: Dentry): { mode: number; uid: number; gid: number }
  */
 export function sysChmod(kernel: Kernel, cred: Cred, path: string, mode: number): void {
   if (!Number.isInteger(mode)) kerr('EINVAL')
-  const d = lookup(kernel, path)
+  const d = lookup(kernel, path, true, cred)
   const key = attrKey(d)
   const cur = inodeMode(d)
   if (cred.uid !== cur.uid && !capable(cred, 'CAP_FOWNER')) kerr('EPERM')
@@ -189,7 +197,7 @@ function keep(id: number): boolean {
  */
 export function sysChown(kernel: Kernel, cred: Cred, path: string, uid: number, gid: number): void {
   if (!Number.isInteger(uid) || !Number.isInteger(gid)) kerr('EINVAL')
-  const d = lookup(kernel, path)
+  const d = lookup(kernel, path, true, cred)
   const key = attrKey(d)
   const cur = inodeMode(d)
   const newUid = keep(uid) ? cur.uid : uid
@@ -203,7 +211,8 @@ export function sysChown(kernel: Kernel, cred: Cred, path: string, uid: number, 
   inodeAttrs.set(key, { mode: cur.mode, uid: newUid, gid: newGid })
 }
 
-/** MAY_READ / MAY_WRITE. */
+/** MAY_EXEC / MAY_READ / MAY_WRITE. */
+export const MAY_EXEC = 1
 export const MAY_WRITE = 2
 export const MAY_READ = 4
 
@@ -212,8 +221,15 @@ export function permission(d: Dentry, cred: Cred, mask: number): void {
   const { mode, uid, gid } = inodeMode(d)
   const bits = cred.uid === uid ? (mode >> 6) & 7 : cred.gid === gid ? (mode >> 3) & 7 : mode & 7
   if ((bits & mask) === mask) return
-  if (capable(cred, 'CAP_DAC_OVERRIDE')) return
+  if (isDir(d)) {
+    // Directories: read and search are overridable by CAP_DAC_READ_SEARCH, anything by CAP_DAC_OVERRIDE.
+    if ((mask & MAY_WRITE) === 0 && capable(cred, 'CAP_DAC_READ_SEARCH')) return
+    if (capable(cred, 'CAP_DAC_OVERRIDE')) return
+    kerr('EACCES')
+  }
   if (mask === MAY_READ && capable(cred, 'CAP_DAC_READ_SEARCH')) return
+  // Execute is overridable only when some x bit is set.
+  if (((mask & MAY_EXEC) === 0 || (mode & 0o111) !== 0) && capable(cred, 'CAP_DAC_OVERRIDE')) return
   kerr('EACCES')
 }
 

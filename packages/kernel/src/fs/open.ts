@@ -39,7 +39,7 @@ export function doFilpOpen(kernel: Kernel, task: Task, path: string, flags: numb
   const acc = flags & O_ACCMODE
   let d: Dentry
   try {
-    d = lookup(kernel, path, (flags & O_NOFOLLOW) === 0)
+    d = lookup(kernel, path, (flags & O_NOFOLLOW) === 0, task.cred)
   } catch (e) {
     // Nothing here can be created: O_CREAT on a missing last name in an
     // existing directory is EACCES (lookup_open: no ->create). A missing

@@ -64,13 +64,13 @@ export function sysMunmap(task: TaskStruct, addr: number, length: number): void 
 }
 
 /** readlink(2): the target text. */
-export function sysReadlink(kernel: Kernel, _task: TaskStruct, path: string): string {
-  return readlinkAt(kernel, path)
+export function sysReadlink(kernel: Kernel, task: TaskStruct, path: string): string {
+  return readlinkAt(kernel, path, task.cred)
 }
 
 /** getdents64(2), as the list of names (without "." and ".."). */
-export function sysReaddir(kernel: Kernel, _task: TaskStruct, path: string): string[] {
-  return readdirAt(kernel, path)
+export function sysReaddir(kernel: Kernel, task: TaskStruct, path: string): string[] {
+  return readdirAt(kernel, path, task.cred)
 }
 
 /** chmod(2). */
