@@ -57,4 +57,21 @@ test('uevent write: the action and its arguments each drop one trailing newline,
   assert.is(w('change\n\n'), 'EINVAL')
 })
 
+
+test('kernfs_fop_open checks the inode mode chmod left, not the attribute\'s original one', () => {
+  const m = boot({ board: 'fvp-mmu400' })
+  const root = m.spawn()
+  const file = '/sys/bus/platform/devices/2c0a0000.dma/driver_override'
+  root.chmod(file, 0o444)
+  assert.is(errno(() => root.open(file, O_WRONLY)), 'EACCES')
+  root.chmod(file, 0o200)
+  assert.is(errno(() => root.open(file, O_RDONLY)), 'EACCES')
+  assert.is(errno(() => root.open(file, O_WRONLY)), 'ok')
+  // A read-only attribute made writable opens, and its missing store says EIO.
+  const modalias = '/sys/bus/platform/devices/2c0a0000.dma/modalias'
+  root.chmod(modalias, 0o644)
+  const fd = root.open(modalias, O_WRONLY)
+  assert.is(errno(() => root.write(fd, 'x')), 'EIO')
+})
+
 test.run()

@@ -7,7 +7,7 @@ import { isKernelError, kerr } from '../errno.ts'
 import type { Kernel } from '../kernel.ts'
 import type { Task } from '../kernel/sched.ts'
 import { fmodeCanRead, fmodeCanWrite, OpenFile, type FileOperations } from './file.ts'
-import { dentryIsDir, lookup, MAY_READ, MAY_WRITE, permission, type Dentry } from './namei.ts'
+import { dentryIsDir, inodeMode, lookup, MAY_READ, MAY_WRITE, permission, type Dentry } from './namei.ts'
 import { sysfsFileOps, sysfsOpenCheck } from './sysfs_file.ts'
 
 /** A directory opened for reading: read() is EISDIR. */
@@ -71,7 +71,7 @@ export function doFilpOpen(kernel: Kernel, task: Task, path: string, flags: numb
     return dir
   }
   if (d.kind === 'sys' && d.node.kind === 'file') {
-    sysfsOpenCheck(d.node.attr, read, write)
+    sysfsOpenCheck(d.node.attr, read, write, inodeMode(d).mode)
     const attr = new OpenFile(sysfsFileOps(d.node.attr, d.node), storedFlags, d.path)
     attr.inodeType = 'reg'
     return attr

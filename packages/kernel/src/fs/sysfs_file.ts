@@ -26,10 +26,14 @@ export function latin1ToBytes(s: string): Uint8Array {
   return b
 }
 
-/** kernfs_fop_open's extra check: EACCES for read without r bits or write without w bits. */
-export function sysfsOpenCheck(attr: KernfsAttr, read: boolean, write: boolean): void {
-  if (write && (attr.mode & 0o222) === 0) kerr('EACCES')
-  if (read && (attr.mode & 0o444) === 0) kerr('EACCES')
+/**
+ * kernfs_fop_open's extra check: EACCES for read without r bits or write
+ * without w bits in the inode's mode (`mode`: the one chmod left; default
+ * the attribute's own).
+ */
+export function sysfsOpenCheck(attr: KernfsAttr, read: boolean, write: boolean, mode: number = attr.mode): void {
+  if (write && (mode & 0o222) === 0) kerr('EACCES')
+  if (read && (mode & 0o444) === 0) kerr('EACCES')
 }
 
 /** DEFAULT_POLLMASK: readable and writable. */
