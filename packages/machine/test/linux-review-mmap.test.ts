@@ -15,7 +15,7 @@
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { MAP_ANONYMOUS, MAP_FIXED, MAP_LOCKED, MAP_PRIVATE, MAP_SHARED, O_RDONLY, O_RDWR, PROT_READ, PROT_WRITE } from '@vfio-sim/uapi'
+import { MAP_ANONYMOUS, MAP_FIXED, MAP_HUGETLB, MAP_LOCKED, MAP_PRIVATE, MAP_SHARED, O_RDONLY, O_RDWR, PROT_READ, PROT_WRITE } from '@vfio-sim/uapi'
 import { remapPfnRange, TASK_SIZE } from '@vfio-sim/kernel'
 import { boot, SysError, type Machine, type Process } from '../src/index.ts'
 
@@ -120,6 +120,17 @@ test('munmap: unaligned, empty, or past TASK_SIZE is EINVAL; a range with nothin
   assert.is(errno(() => p.munmap(-PG, PG)), 'EINVAL')
   assert.is(errno(() => p.munmap(0x1000_0000, -1)), 'EINVAL')
   assert.is(errno(() => p.munmap(0x1000_0000, 1)), 'ok')
+})
+
+
+test('MAP_HUGETLB on a file that is not hugetlbfs is EINVAL, after the fd check (ksys_mmap_pgoff)', () => {
+  const { m, p } = proc()
+  const seen = withMappable(m)
+  const fd = p.open('/dev/mappable', O_RDWR)
+  assert.is(errno(() => p.mmap(0, PG, RW, MAP_SHARED | MAP_HUGETLB, fd, 0)), 'EINVAL')
+  assert.is(errno(() => p.mmap(0, PG, RW, MAP_SHARED | MAP_HUGETLB, 77, 0)), 'EBADF')
+  assert.is(errno(() => p.mmap(0, 0, RW, MAP_SHARED | MAP_HUGETLB, fd, 0)), 'EINVAL')
+  assert.is(seen.calls, 0)
 })
 
 test.run()

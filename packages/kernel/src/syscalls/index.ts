@@ -5,7 +5,7 @@
  * Argument checks follow the order of the Linux entry points they model.
  */
 import { PAGE_SIZE } from '@vfio-sim/sim'
-import { MAP_ANONYMOUS } from '@vfio-sim/uapi'
+import { MAP_ANONYMOUS, MAP_HUGETLB } from '@vfio-sim/uapi'
 import { kerr } from '../errno.ts'
 import type { Kernel } from '../kernel.ts'
 import type { TaskStruct } from '../kernel/fork.ts'
@@ -54,6 +54,8 @@ export function sysMmap(_kernel: Kernel, task: TaskStruct, addr: number, length:
   for (const v of [addr, length, prot, flags, offset]) if (!Number.isInteger(v)) kerr('EINVAL')
   if (((offset % PAGE_SIZE) + PAGE_SIZE) % PAGE_SIZE !== 0) kerr('EINVAL') // off & ~PAGE_MASK, two's complement
   const file = (flags & MAP_ANONYMOUS) !== 0 ? undefined : task.files.get(fd)
+  // ksys_mmap_pgoff: MAP_HUGETLB needs a hugetlbfs file, and no file here is one.
+  if (file !== undefined && (flags & MAP_HUGETLB) !== 0) kerr('EINVAL')
   return task.mm.mmap({ addr: ulong(addr), length: ulong(length), prot, flags, file, offset: ulong(offset) }, task)
 }
 
