@@ -4,8 +4,8 @@
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { O_CREAT, O_DIRECTORY, O_NOFOLLOW, O_RDONLY, O_TRUNC, O_WRONLY } from '@vfio-sim/uapi'
-import { boot, SysError } from '../src/index.ts'
+import { O_CREAT, O_DIRECTORY, O_NOFOLLOW, O_PATH, O_RDONLY, O_TRUNC, O_WRONLY } from '@vfio-sim/uapi'
+import { boot, SysError, type PollFd } from '../src/index.ts'
 
 function errno(fn: () => unknown): string {
   try {
@@ -140,6 +140,30 @@ test('a path walk needs search (x) permission on every directory, readdir needs 
   root.chmod('/sys/bus/platform', 0o700)
   assert.is(errno(() => reader.readdir('/sys/bus/platform')), 'ok')
   assert.is(errno(() => reader.open('/sys/bus/platform/drivers_autoprobe', O_RDONLY)), 'ok')
+})
+
+
+test('O_PATH: an fd for the path alone (do_o_path): no permission or driver open, a final symlink kept with O_NOFOLLOW; read/write/ioctl/mmap on it are EBADF, poll says POLLNVAL; dup and close work', () => {
+  const m = boot()
+  const user = m.spawn({ uid: 1000 })
+  // 0200 root attribute: no read permission needed for O_PATH.
+  const fd = user.open('/sys/bus/platform/drivers_probe', O_PATH)
+  assert.is(errno(() => user.read(fd, new Uint8Array(8))), 'EBADF')
+  assert.is(errno(() => user.write(fd, 'x')), 'EBADF')
+  assert.is(errno(() => user.ioctl(fd, 0x5451)), 'EBADF') // FIOCLEX
+  assert.is(errno(() => user.mmap(0, 4096, 1, 1, fd, 0)), 'EBADF')
+  const pfd: PollFd[] = [{ fd, events: 1 }]
+  assert.is(user.poll(pfd, 0), 1)
+  assert.is(pfd[0]!.revents, 0x20)
+  const d = user.dup(fd)
+  user.close(d)
+  user.close(fd)
+  // /dev/vfio/0-like root-only device: the driver's open never runs.
+  assert.ok(user.open('/dev/null', O_PATH | O_WRONLY) >= 0) // access mode bits are dropped
+  const link = user.open('/sys/bus/platform/devices/2c0a0000.dma', O_PATH | O_NOFOLLOW)
+  assert.ok(link >= 0)
+  assert.is(errno(() => user.open('/sys/bus/platform/drivers_probe', O_PATH | O_DIRECTORY)), 'ENOTDIR')
+  assert.is(errno(() => user.open('/sys/nope', O_PATH)), 'ENOENT')
 })
 
 test.run()

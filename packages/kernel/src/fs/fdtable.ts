@@ -5,6 +5,7 @@
  * the slot's reference (the file is released only when its last reference
  * goes).
  */
+import { O_PATH } from '@vfio-sim/uapi'
 import { kerr } from '../errno.ts'
 import type { OpenFile } from './file.ts'
 
@@ -36,33 +37,44 @@ export class FdTable {
     return fd
   }
 
-  /** The file at `fd` (no new reference); EBADF if not open. */
+  /**
+   * fdget: the file at `fd` (no new reference); EBADF if not open, and for
+   * an O_PATH descriptor, which no read/write/ioctl/mmap/poll may use.
+   */
   get(fd: number): OpenFile {
+    const file = this.getRaw(fd)
+    if ((file.flags & O_PATH) !== 0) return kerr('EBADF')
+    return file
+  }
+
+  /** fget_raw: the file at `fd`, O_PATH descriptors included (dup, close); EBADF if not open. */
+  getRaw(fd: number): OpenFile {
     const s = Number.isInteger(fd) && fd >= 0 ? this.slots[fd] : undefined
     if (s === undefined) return kerr('EBADF')
     return s.file
   }
 
-  /** True if `fd` is open. */
+  /** True if `fd` is open and usable by fdget (not O_PATH). */
   has(fd: number): boolean {
-    return Number.isInteger(fd) && fd >= 0 && this.slots[fd] !== undefined
+    const s = Number.isInteger(fd) && fd >= 0 ? this.slots[fd] : undefined
+    return s !== undefined && (s.file.flags & O_PATH) === 0
   }
 
   /** The close-on-exec flag of `fd`; EBADF if not open. */
   getCloexec(fd: number): boolean {
-    this.get(fd)
+    this.getRaw(fd)
     return this.slots[fd]!.cloexec
   }
 
   /** Sets the close-on-exec flag of `fd`; EBADF if not open. */
   setCloexec(fd: number, on: boolean): void {
-    this.get(fd)
+    this.getRaw(fd)
     this.slots[fd]!.cloexec = on
   }
 
   /** close(): frees the slot and drops its reference; EBADF if not open. */
   close(fd: number): void {
-    const file = this.get(fd)
+    const file = this.getRaw(fd)
     this.slots[fd] = undefined
     while (this.slots.length > 0 && this.slots[this.slots.length - 1] === undefined) this.slots.pop()
     file.put()

@@ -28,12 +28,31 @@ function parentIsDir(kernel: Kernel, path: string): boolean {
   }
 }
 
+/** O_PATH keeps only these flags (build_open_how: O_PATH_FLAGS). */
+const O_PATH_FLAGS = O_DIRECTORY | O_NOFOLLOW | O_PATH | O_CLOEXEC
+
+/**
+ * do_o_path: an fd naming the path alone. The walk's search permission
+ * applies, the node's own permission and the driver's open do not; with
+ * O_NOFOLLOW a final symlink is the result. Such an fd can be dup'ed and
+ * closed; everything else that needs the file sees EBADF (FdTable.get).
+ */
+function openPath(kernel: Kernel, task: Task, path: string, flags: number): OpenFile {
+  flags &= O_PATH_FLAGS
+  const d = lookup(kernel, path, (flags & O_NOFOLLOW) === 0, task.cred)
+  const isDir = dentryIsDir(d)
+  if ((flags & O_DIRECTORY) !== 0 && !isDir) kerr('ENOTDIR')
+  const file = new OpenFile({}, flags & ~O_CLOEXEC, d.path)
+  file.inodeType = isDir ? 'dir' : d.kind === 'dev' ? 'chr' : 'reg'
+  return file
+}
+
 /** Opens `path` for `task`; returns the new (not yet installed) file holding one reference. */
 export function doFilpOpen(kernel: Kernel, task: Task, path: string, flags: number): OpenFile {
   if (!Number.isInteger(flags)) kerr('EINVAL')
   // build_open_flags (v6.4): O_DIRECTORY | O_CREAT is refused before any lookup.
   if (kernel.profile === 'upstream' && (flags & (O_DIRECTORY | O_CREAT)) === (O_DIRECTORY | O_CREAT)) kerr('EINVAL')
-  if ((flags & O_PATH) !== 0) kerr('EINVAL') // O_PATH descriptors are not modelled
+  if ((flags & O_PATH) !== 0) return openPath(kernel, task, path, flags)
   // Access mode 3 is Linux's "ioctl only" mode: permission for read and
   // write is checked, but the fd can do neither.
   const acc = flags & O_ACCMODE

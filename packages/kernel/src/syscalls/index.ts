@@ -25,7 +25,7 @@ export function sysClose(task: TaskStruct, fd: number): void {
 
 /** dup(2): the lowest free fd, sharing the open file (close-on-exec clear). */
 export function sysDup(task: TaskStruct, fd: number): number {
-  const file = task.files.get(fd)
+  const file = task.files.getRaw(fd)
   file.get()
   try {
     return task.files.install(file, false)
