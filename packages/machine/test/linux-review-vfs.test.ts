@@ -4,7 +4,7 @@
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { O_CREAT, O_DIRECTORY, O_NOFOLLOW, O_PATH, O_RDONLY, O_TRUNC, O_WRONLY } from '@vfio-sim/uapi'
+import { O_CREAT, O_DIRECTORY, O_NOFOLLOW, O_PATH, O_RDONLY, O_RDWR, O_TMPFILE, O_TRUNC, O_WRONLY } from '@vfio-sim/uapi'
 import { boot, SysError, type PollFd } from '../src/index.ts'
 
 function errno(fn: () => unknown): string {
@@ -164,6 +164,18 @@ test('O_PATH: an fd for the path alone (do_o_path): no permission or driver open
   assert.ok(link >= 0)
   assert.is(errno(() => user.open('/sys/bus/platform/drivers_probe', O_PATH | O_DIRECTORY)), 'ENOTDIR')
   assert.is(errno(() => user.open('/sys/nope', O_PATH)), 'ENOENT')
+})
+
+
+test('O_TMPFILE: without write access EINVAL (build_open_flags); then the directory needs write+search permission (EACCES) and a ->tmpfile, which sysfs lacks (EOPNOTSUPP)', () => {
+  const m = boot()
+  const root = m.spawn()
+  const user = m.spawn({ uid: 1000 })
+  assert.is(errno(() => root.open('/sys/bus', O_TMPFILE | O_RDONLY)), 'EINVAL')
+  assert.is(errno(() => root.open('/sys/bus', O_TMPFILE | O_RDWR)), 'EOPNOTSUPP')
+  assert.is(errno(() => root.open('/sys/bus/platform/drivers_probe', O_TMPFILE | O_RDWR)), 'ENOTDIR')
+  assert.is(errno(() => root.open('/sys/nope', O_TMPFILE | O_WRONLY)), 'ENOENT')
+  assert.is(errno(() => user.open('/sys/bus', O_TMPFILE | O_RDWR)), 'EACCES')
 })
 
 test.run()

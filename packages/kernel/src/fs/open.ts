@@ -2,12 +2,12 @@
  * Models fs/open.c do_sys_open: resolve the path, check permission, make an
  * open file, let the driver's open run, install the lowest free fd.
  */
-import { O_ACCMODE, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_PATH, O_TRUNC, O_WRONLY, O_RDWR } from '@vfio-sim/uapi'
+import { O_ACCMODE, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_PATH, O_RDONLY, O_RDWR, O_TMPFILE, O_TRUNC, O_WRONLY } from '@vfio-sim/uapi'
 import { isKernelError, kerr } from '../errno.ts'
 import type { Kernel } from '../kernel.ts'
 import type { Task } from '../kernel/sched.ts'
 import { fmodeCanRead, fmodeCanWrite, OpenFile, type FileOperations } from './file.ts'
-import { dentryIsDir, inodeMode, lookup, MAY_READ, MAY_WRITE, permission, type Dentry } from './namei.ts'
+import { dentryIsDir, inodeMode, lookup, MAY_EXEC, MAY_READ, MAY_WRITE, permission, type Dentry } from './namei.ts'
 import { sysfsFileOps, sysfsOpenCheck } from './sysfs_file.ts'
 
 /** A directory opened for reading: read() is EISDIR. */
@@ -47,12 +47,33 @@ function openPath(kernel: Kernel, task: Task, path: string, flags: number): Open
   return file
 }
 
+/** The bit of O_TMPFILE that is not O_DIRECTORY. */
+const __O_TMPFILE = O_TMPFILE & ~O_DIRECTORY
+
+/**
+ * O_TMPFILE (build_open_flags, do_tmpfile, vfs_tmpfile): it needs
+ * O_DIRECTORY without O_CREAT and a writing access mode (EINVAL), a
+ * directory (ENOTDIR), write and search permission on it (EACCES), and a
+ * filesystem with ->tmpfile: none here has one (EOPNOTSUPP; Linux's
+ * devtmpfs does, unnamed files are not modelled).
+ */
+function openTmpfile(kernel: Kernel, task: Task, path: string, flags: number): never {
+  if ((flags & (O_TMPFILE | O_CREAT)) !== O_TMPFILE) kerr('EINVAL')
+  const acc = flags & O_ACCMODE
+  if (acc === O_RDONLY) kerr('EINVAL')
+  const d = lookup(kernel, path, true, task.cred)
+  if (!dentryIsDir(d)) kerr('ENOTDIR')
+  permission(d, task.cred, MAY_WRITE | MAY_EXEC)
+  return kerr('EOPNOTSUPP')
+}
+
 /** Opens `path` for `task`; returns the new (not yet installed) file holding one reference. */
 export function doFilpOpen(kernel: Kernel, task: Task, path: string, flags: number): OpenFile {
   if (!Number.isInteger(flags)) kerr('EINVAL')
   // build_open_flags (v6.4): O_DIRECTORY | O_CREAT is refused before any lookup.
   if (kernel.profile === 'upstream' && (flags & (O_DIRECTORY | O_CREAT)) === (O_DIRECTORY | O_CREAT)) kerr('EINVAL')
   if ((flags & O_PATH) !== 0) return openPath(kernel, task, path, flags)
+  if ((flags & __O_TMPFILE) !== 0) return openTmpfile(kernel, task, path, flags)
   // Access mode 3 is Linux's "ioctl only" mode: permission for read and
   // write is checked, but the fd can do neither.
   const acc = flags & O_ACCMODE
