@@ -35,6 +35,13 @@ export interface FileOperations {
   release?(file: OpenFile): void
   /** Whether pread/pwrite (and a position) make sense; false gives ESPIPE for pread/pwrite (default true). */
   readonly seekable?: boolean
+  /**
+   * True for drivers whose read/write never move `*ppos` (vfio-platform's
+   * read and write take the offset but do not update it), so read(2) and
+   * write(2) without a position keep using the same offset. Default false:
+   * the file position advances by the count, as most drivers do.
+   */
+  readonly keepsPosition?: boolean
 }
 
 let nextFileId = 1

@@ -40,7 +40,7 @@ export function sysRead(task: Task, fd: number, buf: Uint8Array, pos?: number): 
   file.get()
   try {
     const n = file.fops.read(file, dst, pos ?? file.pos, task)
-    if (pos === undefined) file.pos += n
+    if (pos === undefined && file.fops.keepsPosition !== true) file.pos += n
     return n
   } finally {
     file.put()
@@ -60,7 +60,7 @@ export function sysWrite(task: Task, fd: number, data: Uint8Array, pos?: number)
   file.get()
   try {
     const n = file.fops.write(file, src, pos ?? file.pos, task)
-    if (pos === undefined) file.pos += n
+    if (pos === undefined && file.fops.keepsPosition !== true) file.pos += n
     return n
   } finally {
     file.put()

@@ -59,6 +59,9 @@ function deviceFeature(arg: number, task: Parameters<NonNullable<FileOperations[
 
 /** The device file's operations (`vfio_device_fops`). */
 export const VFIO_DEVICE_FOPS: FileOperations = {
+  // vfio_platform_read/write use *ppos as the region offset and never advance
+  // it: read(2) without a position reads offset 0 again (vfio_platform_common.c).
+  keepsPosition: true,
   ioctl(file, cmd, arg, task) {
     const { vdev } = file.priv as VfioDeviceFile
     if (vdev.kernel.profile === 'upstream' && cmd >>> 0 === VFIO_DEVICE_FEATURE) return deviceFeature(arg, task)
